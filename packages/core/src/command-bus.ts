@@ -1,0 +1,75 @@
+import { DispatchContext } from './dispatch-context.ts';
+import { NoHandlerError } from './errors.ts';
+import type { AnyMessage } from './message.ts';
+import { MessageBus } from './message-bus.ts';
+import { isMessageProducer } from './message-producer.ts';
+import { Priority } from './pipeline.ts';
+import { HandleCommandStrategy } from './plugins/handle-command-strategy.ts';
+
+/** Options of a {@link CommandBus}. */
+export interface CommandBusOptions {
+  /**
+   * Attach {@link HandleCommandStrategy} so handler objects with `handle(command)` work as targets.
+   * @default true
+   */
+  readonly handlerObjects?: boolean;
+}
+
+/**
+ * Dispatches each command to exactly one handler — a function, a `{ handle }` object, a service id
+ * (with a ServiceLocatorPlugin) or a MessageProducer. No handler is an error.
+ *
+ * @example
+ * const commandBus = new CommandBus();
+ * const router = new CommandRouter();
+ * router.route(RegisterUser).to(async (cmd) => users.register(cmd.payload.email));
+ * commandBus.use(router);
+ * await commandBus.dispatch(RegisterUser.create({ email: 'ada@example.com' }));
+ */
+export class CommandBus extends MessageBus {
+  readonly kind = 'command';
+
+  constructor(options: CommandBusOptions = {}) {
+    super();
+    this.attach('dispatch', invokeCommandHandler, Priority.invokeHandler);
+    if (options.handlerObjects !== false) this.use(new HandleCommandStrategy());
+  }
+
+  /**
+   * Resolves when the handler finished — or, for a command routed to a producer, when the transport
+   * accepted it. Rejects with a {@link DispatchError}.
+   */
+  async dispatch(command: AnyMessage | object): Promise<void> {
+    await this.run(new DispatchContext('command', command));
+  }
+
+  protected settle(context: DispatchContext): void {
+    if (context.handled) return;
+    const name = context.messageName ?? 'an unnamed message';
+    throw new NoHandlerError(
+      context.target === undefined
+        ? `No handler is routed for command "${name}"`
+        : `A handler was routed for command "${name}" but could not be invoked: ${describeUncallable(context.target)}`,
+    );
+  }
+}
+
+function invokeCommandHandler(context: DispatchContext): unknown {
+  if (context.handled) return undefined;
+  const target = context.target;
+  if (typeof target === 'function') {
+    context.handled = true;
+    return target(context.message);
+  }
+  if (isMessageProducer(target)) {
+    context.handled = true;
+    return target.produce(context.message as AnyMessage);
+  }
+  return undefined;
+}
+
+function describeUncallable(target: unknown): string {
+  return typeof target === 'string'
+    ? `the service id "${target}" was not resolved (attach a ServiceLocatorPlugin)`
+    : 'it is not a function, a MessageProducer or a { handle } object';
+}

@@ -1,0 +1,74 @@
+/**
+ * A promise with its `resolve`/`reject` exposed, settled at most once. The query bus hands one to
+ * the finder (or producer); the bus settles it with a timeout or abort error if the caller gives up
+ * first, and whoever holds it can watch `settled` or `onSettled` to stop waiting for a late answer.
+ */
+export class Deferred<T> {
+  /** The promise the caller awaits. */
+  readonly promise: Promise<T>;
+  #resolve!: (value: T | PromiseLike<T>) => void;
+  #reject!: (reason: unknown) => void;
+  #settled = false;
+  #callbacks: (() => void)[] | undefined;
+  #controller: AbortController | undefined;
+
+  constructor() {
+    this.promise = new Promise<T>((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+    });
+  }
+
+  /** True once `resolve` or `reject` was called. */
+  get settled(): boolean {
+    return this.#settled;
+  }
+
+  /**
+   * An `AbortSignal` that aborts when the deferred settles — hand it to a transport request so the
+   * request is cancelled when the caller times out or aborts. Created on first read.
+   */
+  get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController();
+      if (this.#settled) this.#controller.abort();
+    }
+    return this.#controller.signal;
+  }
+
+  /** Resolves the promise; ignored if already settled. Returns whether this call settled it. */
+  resolve(value: T | PromiseLike<T>): boolean {
+    if (this.#settled) return false;
+    this.#settled = true;
+    this.#resolve(value);
+    this.#afterSettle();
+    return true;
+  }
+
+  /** Rejects the promise; ignored if already settled. Returns whether this call settled it. */
+  reject(reason: unknown): boolean {
+    if (this.#settled) return false;
+    this.#settled = true;
+    this.#reject(reason);
+    this.#afterSettle();
+    return true;
+  }
+
+  /** Runs `callback` once when the deferred settles (at once if it already has). */
+  onSettled(callback: () => void): void {
+    if (this.#settled) {
+      callback();
+      return;
+    }
+    if (this.#callbacks === undefined) this.#callbacks = [callback];
+    else this.#callbacks.push(callback);
+  }
+
+  #afterSettle(): void {
+    this.#controller?.abort();
+    const callbacks = this.#callbacks;
+    if (callbacks === undefined) return;
+    this.#callbacks = undefined;
+    for (const callback of callbacks) callback();
+  }
+}

@@ -1,0 +1,94 @@
+import { DispatchContext } from './dispatch-context.ts';
+import { ListenerErrors, NoHandlerError } from './errors.ts';
+import type { AnyMessage } from './message.ts';
+import { MessageBus } from './message-bus.ts';
+import { isMessageProducer } from './message-producer.ts';
+import { isThenable, Priority } from './pipeline.ts';
+import { ListenerExceptionCollectionMode } from './plugins/listener-exception-collection-mode.ts';
+import { OnEventStrategy } from './plugins/on-event-strategy.ts';
+
+/** Options of an {@link EventBus}. */
+export interface EventBusOptions {
+  /**
+   * Run every listener even when one fails, then reject with one {@link ListenerErrors}
+   * (same as attaching {@link ListenerExceptionCollectionMode}).
+   * @default false — the first failure stops the remaining listeners
+   */
+  readonly collectListenerErrors?: boolean;
+  /**
+   * Attach {@link OnEventStrategy} so listener objects with `onEvent(event)` work as targets.
+   * @default true
+   */
+  readonly listenerObjects?: boolean;
+}
+
+/**
+ * Dispatches each event to zero or more listeners, in routing order.
+ *
+ * @example
+ * const eventBus = new EventBus();
+ * const router = new EventRouter();
+ * router.route(UserRegistered).to(sendWelcomeMail).andTo(updateStats);
+ * eventBus.use(router);
+ * await eventBus.dispatch(UserRegistered.create({ userId }));
+ */
+export class EventBus extends MessageBus {
+  readonly kind = 'event';
+
+  constructor(options: EventBusOptions = {}) {
+    super();
+    this.attach('dispatch', invokeEventListeners, Priority.invokeHandler);
+    if (options.listenerObjects !== false) this.use(new OnEventStrategy());
+    if (options.collectListenerErrors === true) this.use(new ListenerExceptionCollectionMode());
+  }
+
+  /** Resolves when every listener finished (producers: accepted the event). Rejects with a {@link DispatchError}. */
+  async dispatch(event: AnyMessage | object): Promise<void> {
+    await this.run(new DispatchContext('event', event));
+  }
+
+  protected settle(context: DispatchContext): void {
+    if (context.handled) return;
+    const stuck = context.targets.find(
+      (target) => typeof target !== 'function' && !isMessageProducer(target),
+    );
+    throw new NoHandlerError(
+      `A listener of event "${context.messageName ?? 'an unnamed message'}" could not be invoked: ${
+        typeof stuck === 'string'
+          ? `the service id "${stuck}" was not resolved`
+          : 'it is not a function, producer or { onEvent } object'
+      }`,
+    );
+  }
+}
+
+function invokeOne(target: unknown, message: unknown): unknown {
+  if (typeof target === 'function') return target(message);
+  return (target as { produce(message: AnyMessage): Promise<void> }).produce(message as AnyMessage);
+}
+
+function invokeEventListeners(context: DispatchContext): void | Promise<void> {
+  if (context.handled) return;
+  const targets = context.targets;
+  for (const target of targets) {
+    if (typeof target !== 'function' && !isMessageProducer(target)) return; // settle() reports it
+  }
+  context.handled = true;
+  if (targets.length === 0) return;
+  return invokeAll(context, targets);
+}
+
+async function invokeAll(context: DispatchContext, targets: readonly unknown[]): Promise<void> {
+  let errors: unknown[] | undefined;
+  for (const target of targets) {
+    try {
+      const result = invokeOne(target, context.message);
+      if (isThenable(result)) await result;
+    } catch (error) {
+      if (!context.collectListenerErrors) throw error;
+      if (errors === undefined) errors = [error];
+      else errors.push(error);
+    }
+  }
+  if (errors !== undefined) throw new ListenerErrors(context.messageName ?? 'an unnamed message', errors);
+}

@@ -1,0 +1,66 @@
+/**
+ * @switchyard/core — command, event and query buses on one plugin pipeline, message definitions,
+ * the MessageProducer transport contract, the envelope codec and the in-memory transport.
+ *
+ * @example
+ * import { CommandBus, CommandRouter, defineCommand } from '@switchyard/core';
+ *
+ * const RegisterUser = defineCommand<{ email: string }>('RegisterUser');
+ * const router = new CommandRouter();
+ * router.route(RegisterUser).to(async (cmd) => console.log('registering', cmd.payload.email));
+ * const commandBus = new CommandBus();
+ * commandBus.use(router);
+ * await commandBus.dispatch(RegisterUser.create({ email: 'ada@example.com' }));
+ *
+ * @module
+ */
+
+export { ENVELOPE_VERSION, JsonCodec, type JsonCodecOptions } from './codec/json-codec.ts';
+export type { MessageCodec, Reply, WireData } from './codec/message-codec.ts';
+export { CommandBus, type CommandBusOptions } from './command-bus.ts';
+export { Deferred } from './deferred.ts';
+export * from './definitions.ts';
+export { DispatchContext } from './dispatch-context.ts';
+export * from './errors.ts';
+export { EventBus, type EventBusOptions } from './event-bus.ts';
+export {
+  InMemoryChannel,
+  type InMemoryDelivery,
+  type InMemoryEndpoint,
+} from './in-memory/in-memory-channel.ts';
+export { InMemoryConsumer, type InMemoryConsumerOptions } from './in-memory/in-memory-consumer.ts';
+export { InMemoryProducer, type InMemoryProducerOptions } from './in-memory/in-memory-producer.ts';
+export type { JsonValue, Metadata } from './json.ts';
+export * from './message.ts';
+export { type BusKind, MessageBus } from './message-bus.ts';
+export * from './message-producer.ts';
+export { type BusEvent, type Listener, type ListenerHandle, Priority, phaseOf } from './pipeline.ts';
+export { AsyncSwitchRouter, type ProducerSwitch } from './plugins/async-switch-router.ts';
+export { type CommandHandler, type CommandRoute, CommandRouter } from './plugins/command-router.ts';
+export {
+  type EventListener,
+  type EventRoute,
+  type EventRouteMore,
+  EventRouter,
+} from './plugins/event-router.ts';
+export { FinalizeGuard, type ResultAuthorizer } from './plugins/finalize-guard.ts';
+export { FinderInvokeStrategy } from './plugins/finder-invoke-strategy.ts';
+export { HandleCommandStrategy, INVOKE_STRATEGY_PRIORITY } from './plugins/handle-command-strategy.ts';
+export { ListenerExceptionCollectionMode } from './plugins/listener-exception-collection-mode.ts';
+export { MessageProducerPlugin, PRODUCER_PLUGIN_PRIORITY } from './plugins/message-producer-plugin.ts';
+export { OnEventStrategy } from './plugins/on-event-strategy.ts';
+export { AbstractPlugin, type Plugin } from './plugins/plugin.ts';
+export { type QueryFinder, type QueryRoute, QueryRouter } from './plugins/query-router.ts';
+export { type RegexRoute, RegexRouter } from './plugins/regex-router.ts';
+export { ROUTE_GUARD_PRIORITY, type RouteAuthorizer, RouteGuard } from './plugins/route-guard.ts';
+export type { RouteKey } from './plugins/route-targets.ts';
+export { Router } from './plugins/router.ts';
+export { ServiceLocatorPlugin, type ServiceResolver } from './plugins/service-locator-plugin.ts';
+export { QueryBus, type QueryBusOptions, type QueryDispatchOptions } from './query-bus.ts';
+export {
+  MessageReceiver,
+  type ReceiveFailure,
+  type ReceiveResult,
+  type ReceiverOptions,
+} from './transport/message-receiver.ts';
+export { PendingReplies, type PendingRepliesOptions } from './transport/pending-replies.ts';

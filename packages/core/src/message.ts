@@ -1,0 +1,116 @@
+import { randomUUID } from 'node:crypto';
+import type { Metadata } from './json.ts';
+
+/** The three kinds of message Switchyard carries. */
+export type MessageKind = 'command' | 'event' | 'query';
+
+/**
+ * An immutable message. Build one with a definition (`RegisterUser.create(payload)`), never by
+ * hand, so `id`, `createdAt` and `kind` are always right.
+ *
+ * The message object and its metadata are frozen; the payload is treated as read-only by
+ * convention (it is not deep-frozen, which would cost a walk over every payload).
+ */
+export interface Message<
+  Payload = unknown,
+  Kind extends MessageKind = MessageKind,
+  Name extends string = string,
+> {
+  /** UUID v4, unique per message; transports use it to de-duplicate. */
+  readonly id: string;
+  /** `command`, `event` or `query`. */
+  readonly kind: Kind;
+  /** The explicit message name, e.g. `"RegisterUser"`. */
+  readonly name: Name;
+  /** The JSON-serialisable payload. */
+  readonly payload: Payload;
+  /** String keys, JSON values. */
+  readonly metadata: Metadata;
+  /** ISO-8601 UTC timestamp of creation. */
+  readonly createdAt: string;
+}
+
+/** A command message. */
+export type CommandMessage<Payload = unknown, Name extends string = string> = Message<
+  Payload,
+  'command',
+  Name
+>;
+/** An event message. */
+export type EventMessage<Payload = unknown, Name extends string = string> = Message<Payload, 'event', Name>;
+
+declare const resultType: unique symbol;
+/** A query message; `Result` is the type its finder answers with (a type-level marker only). */
+export interface QueryMessage<Payload = unknown, Result = unknown, Name extends string = string>
+  extends Message<Payload, 'query', Name> {
+  readonly [resultType]?: Result;
+}
+
+/** Any message. */
+export type AnyMessage = Message<unknown, MessageKind, string>;
+
+/** The result type of a query message. */
+export type ResultOf<Q> = Q extends QueryMessage<unknown, infer R> ? R : unknown;
+
+/** Fields that may be given when building a message; the rest are generated. */
+export interface MessageInit<Payload, Kind extends MessageKind, Name extends string> {
+  readonly kind: Kind;
+  readonly name: Name;
+  readonly payload: Payload;
+  readonly metadata?: Metadata | undefined;
+  readonly id?: string | undefined;
+  readonly createdAt?: string | undefined;
+}
+
+const EMPTY_METADATA: Metadata = Object.freeze({});
+
+/** Builds a frozen message. Prefer a definition's `create`; this is for codecs and adapters. */
+export function createMessage<Payload, Kind extends MessageKind, Name extends string>(
+  init: MessageInit<Payload, Kind, Name>,
+): Message<Payload, Kind, Name> {
+  return Object.freeze({
+    id: init.id ?? randomUUID(),
+    kind: init.kind,
+    name: init.name,
+    payload: init.payload,
+    metadata: init.metadata === undefined ? EMPTY_METADATA : Object.freeze({ ...init.metadata }),
+    createdAt: init.createdAt ?? new Date().toISOString(),
+  });
+}
+
+/**
+ * Returns a copy of `message` with `metadata` merged over its metadata; the original is untouched.
+ *
+ * @example
+ * const traced = withMetadata(cmd, { correlationId: req.id });
+ */
+export function withMetadata<M extends AnyMessage>(message: M, metadata: Metadata): M {
+  return Object.freeze({ ...message, metadata: Object.freeze({ ...message.metadata, ...metadata }) });
+}
+
+/** True for a value shaped like a Switchyard message (used by buses to tell messages from plain objects). */
+export function isMessage(value: unknown): value is AnyMessage {
+  if (typeof value !== 'object' || value === null) return false;
+  const m = value as Partial<AnyMessage>;
+  return (
+    typeof m.id === 'string' &&
+    typeof m.name === 'string' &&
+    (m.kind === 'command' || m.kind === 'event' || m.kind === 'query')
+  );
+}
+
+/**
+ * Metadata key set by consumers on messages that arrived from a transport; its value names the
+ * transport (`"bullmq"`, `"http"`, …). Routers send such messages to local handlers only, never
+ * back to a producer.
+ */
+export const RECEIVED_FROM = 'switchyard.receivedFrom';
+
+/** The transport a message arrived from, or `undefined` if it was dispatched locally. */
+export function receivedFrom(message: unknown): string | undefined {
+  if (typeof message !== 'object' || message === null) return undefined;
+  const metadata = (message as { metadata?: unknown }).metadata;
+  if (typeof metadata !== 'object' || metadata === null) return undefined;
+  const value = (metadata as Record<string, unknown>)[RECEIVED_FROM];
+  return typeof value === 'string' ? value : undefined;
+}

@@ -1,0 +1,52 @@
+import type { Deferred } from '../deferred.ts';
+import type { QueryDefinition } from '../definitions.ts';
+import type { AnyMessage, QueryMessage } from '../message.ts';
+import type { MessageProducer } from '../message-producer.ts';
+import { addTarget } from './route-targets.ts';
+import { Router } from './router.ts';
+
+/**
+ * A query target: a function returning the result (or a promise of it), a function settling the
+ * deferred it is given, a `{ find }` object, a service id or a producer that carries replies.
+ */
+export type QueryFinder<M = AnyMessage, R = unknown> =
+  | ((query: M) => R | Promise<R>)
+  | ((query: M, deferred: Deferred<R>) => void | Promise<void>)
+  | { find(query: M): R | Promise<R> }
+  | { find(query: M, deferred: Deferred<R>): void | Promise<void> }
+  | string
+  | MessageProducer;
+
+/** The second half of `router.route(x).to(target)`. */
+export interface QueryRoute<M, R> {
+  /**
+   * Routes the query to `target`. Call once with a local finder and/or once with a producer. A
+   * producer whose `capabilities.replies` is false is refused here.
+   */
+  to(target: QueryFinder<M, R>): QueryRoute<M, R>;
+}
+
+/**
+ * Routes each query name to exactly one finder (and, optionally, a producer that carries it).
+ *
+ * @example
+ * const router = new QueryRouter();
+ * router.route(GetUser).to(async (q) => users.get(q.payload.id));
+ * queryBus.use(router);
+ */
+export class QueryRouter extends Router {
+  readonly busKind = 'query';
+
+  route<P, R>(definition: QueryDefinition<P, R>): QueryRoute<QueryMessage<P, R>, R>;
+  route(name: string): QueryRoute<AnyMessage, unknown>;
+  route(key: string | QueryDefinition<unknown, unknown>): QueryRoute<never, unknown> {
+    const name = this.open(key);
+    const route: QueryRoute<never, unknown> = {
+      to: (target) => {
+        addTarget(this.targetsOf(name), target, name, 'query', true);
+        return route;
+      },
+    };
+    return route;
+  }
+}

@@ -1,0 +1,198 @@
+import { JsonCodec } from '../codec/json-codec.ts';
+import type { MessageCodec, Reply, WireData } from '../codec/message-codec.ts';
+import type { CommandBus } from '../command-bus.ts';
+import { type AnyDefinition, DefinitionRegistry, validateMessage } from '../definitions.ts';
+import {
+  DecodeError,
+  ErrorCode,
+  isSwitchyardError,
+  NoHandlerError,
+  toRemoteErrorInfo,
+  ValidationError,
+} from '../errors.ts';
+import type { EventBus } from '../event-bus.ts';
+import { type AnyMessage, RECEIVED_FROM, withMetadata } from '../message.ts';
+import type { QueryBus } from '../query-bus.ts';
+
+/** Options shared by every consumer: where messages go and how they are read. */
+export interface ReceiverOptions {
+  /** Bus for arriving commands. @default undefined — commands are refused as unknown */
+  readonly commandBus?: CommandBus | undefined;
+  /** Bus for arriving events. @default undefined — events are refused as unknown */
+  readonly eventBus?: EventBus | undefined;
+  /** Bus for arriving queries. @default undefined — queries are answered with a no-handler error */
+  readonly queryBus?: QueryBus | undefined;
+  /** Wire format. @default new JsonCodec() */
+  readonly codec?: MessageCodec | undefined;
+  /**
+   * Definitions whose Standard Schema validates the payload of each arriving message of that name;
+   * a failure is a `SWITCHYARD_VALIDATION_ERROR` and the handler never runs.
+   * @default undefined — payloads are not validated
+   */
+  readonly definitions?: Iterable<AnyDefinition> | DefinitionRegistry | undefined;
+  /** Put the remote error's stack in failed replies. Off by default: stacks leak internals. @default false */
+  readonly exposeErrorStack?: boolean | undefined;
+}
+
+/** Why receiving failed; adapters map it to their transport (HTTP status, BullMQ retry or fail, …). */
+export type ReceiveFailure =
+  | 'decode'
+  | 'too-large'
+  | 'validation'
+  | 'unknown-message'
+  | 'unauthorized'
+  | 'handler';
+
+/** The outcome of one received message. */
+export type ReceiveResult =
+  | { readonly ok: true; readonly message: AnyMessage; readonly reply: Reply | undefined }
+  | {
+      readonly ok: false;
+      readonly failure: ReceiveFailure;
+      readonly error: unknown;
+      /** The decoded message, when decoding got that far. */
+      readonly message: AnyMessage | undefined;
+      /** For a decoded query: the error reply to send back. */
+      readonly reply: Reply | undefined;
+    };
+
+/**
+ * The receiving half every consumer shares: decode and validate the envelope, mark it as arrived from
+ * the transport, dispatch it into the bus of its kind, and build the query reply. Adapters add only
+ * the transport: reading bytes, writing replies, acknowledging.
+ */
+export class MessageReceiver {
+  /** The codec used to decode envelopes and encode replies. */
+  readonly codec: MessageCodec;
+  readonly #transport: string;
+  readonly #options: ReceiverOptions;
+  readonly #definitions: DefinitionRegistry | undefined;
+
+  /** @param transport the name put in the `switchyard.receivedFrom` metadata, e.g. `"bullmq"`. */
+  constructor(transport: string, options: ReceiverOptions) {
+    this.#transport = transport;
+    this.#options = options;
+    this.codec = options.codec ?? new JsonCodec();
+    const definitions = options.definitions;
+    this.#definitions =
+      definitions === undefined || definitions instanceof DefinitionRegistry
+        ? definitions
+        : new DefinitionRegistry(definitions);
+  }
+
+  /** Decodes, validates and marks a message; throws `DecodeError`, `PayloadTooLargeError` or `ValidationError`. */
+  async decode(data: WireData): Promise<AnyMessage> {
+    const decoded = this.codec.decode(data);
+    const definition = this.#definitions?.get(decoded.name);
+    let message = decoded;
+    if (definition !== undefined) {
+      if (definition.kind !== decoded.kind) {
+        throw new ValidationError(decoded.name, [
+          { message: `"${decoded.name}" is a ${definition.kind}, but arrived as a ${decoded.kind}` },
+        ]);
+      }
+      message = await validateMessage(definition, decoded);
+    }
+    return withMetadata(message, { [RECEIVED_FROM]: this.#transport });
+  }
+
+  /** Dispatches a decoded message into its bus; never throws. */
+  async dispatch(message: AnyMessage): Promise<ReceiveResult> {
+    try {
+      let result: unknown;
+      switch (message.kind) {
+        case 'command':
+          await this.#bus('commandBus', message).dispatch(message);
+          break;
+        case 'event':
+          await this.#bus('eventBus', message).dispatch(message);
+          break;
+        case 'query':
+          result = await this.#bus('queryBus', message).dispatch(message);
+          break;
+      }
+      return {
+        ok: true,
+        message,
+        reply: message.kind === 'query' ? { inReplyTo: message.id, ok: true, result } : undefined,
+      };
+    } catch (error) {
+      return this.#failed(error, message);
+    }
+  }
+
+  /** Decodes, validates and dispatches; never throws. */
+  async receive(data: WireData): Promise<ReceiveResult> {
+    let message: AnyMessage;
+    try {
+      message = await this.decode(data);
+    } catch (error) {
+      return this.#failed(error, undefined);
+    }
+    return this.dispatch(message);
+  }
+
+  /**
+   * Encodes a reply. A result the codec cannot carry (a BigInt, a cycle) becomes an error reply with
+   * `SWITCHYARD_ENCODE_ERROR`, so the caller is told instead of left waiting.
+   */
+  encodeReply(reply: Reply): WireData {
+    try {
+      return this.codec.encodeReply(reply);
+    } catch (error) {
+      return this.codec.encodeReply({
+        inReplyTo: reply.inReplyTo,
+        ok: false,
+        error: toRemoteErrorInfo(error),
+      });
+    }
+  }
+
+  /** Builds the error reply for a query that failed before or during dispatch. */
+  errorReply(message: AnyMessage, error: unknown): Reply {
+    return {
+      inReplyTo: message.id,
+      ok: false,
+      error: toRemoteErrorInfo(error, this.#options.exposeErrorStack === true),
+    };
+  }
+
+  #bus<K extends 'commandBus' | 'eventBus' | 'queryBus'>(
+    key: K,
+    message: AnyMessage,
+  ): NonNullable<ReceiverOptions[K]> {
+    const bus = this.#options[key];
+    if (bus === undefined || bus === null) {
+      throw new NoHandlerError(`This consumer has no ${message.kind} bus for "${message.name}"`);
+    }
+    return bus as NonNullable<ReceiverOptions[K]>;
+  }
+
+  #failed(error: unknown, message: AnyMessage | undefined): ReceiveResult {
+    return {
+      ok: false,
+      failure: classify(error),
+      error,
+      message,
+      reply: message?.kind === 'query' ? this.errorReply(message, error) : undefined,
+    };
+  }
+}
+
+function classify(error: unknown): ReceiveFailure {
+  if (!isSwitchyardError(error)) return error instanceof DecodeError ? 'decode' : 'handler';
+  switch (error.code) {
+    case ErrorCode.DecodeError:
+      return 'decode';
+    case ErrorCode.PayloadTooLarge:
+      return 'too-large';
+    case ErrorCode.ValidationError:
+      return 'validation';
+    case ErrorCode.NoHandler:
+      return 'unknown-message';
+    case ErrorCode.Unauthorized:
+      return 'unauthorized';
+    default:
+      return 'handler';
+  }
+}
