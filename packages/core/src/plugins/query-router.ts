@@ -10,10 +10,8 @@ import { Router } from './router.ts';
  * deferred it is given, a `{ find }` object, a service id or a producer that carries replies.
  */
 export type QueryFinder<M = AnyMessage, R = unknown> =
-  | ((query: M) => R | Promise<R>)
-  | ((query: M, deferred: Deferred<R>) => void | Promise<void>)
-  | { find(query: M): R | Promise<R> }
-  | { find(query: M, deferred: Deferred<R>): void | Promise<void> }
+  | ((query: M, deferred: Deferred<R>) => R | Promise<R> | undefined | Promise<undefined>)
+  | { find(query: M, deferred: Deferred<R>): R | Promise<R> | undefined | Promise<undefined> }
   | string
   | MessageProducer;
 

@@ -82,7 +82,11 @@ export class MessageReceiver {
 
   /** Decodes, validates and marks a message; throws `DecodeError`, `PayloadTooLargeError` or `ValidationError`. */
   async decode(data: WireData): Promise<AnyMessage> {
-    const decoded = this.codec.decode(data);
+    return this.#accept(this.codec.decode(data));
+  }
+
+  /** Validates a decoded message against its definition and marks it as arrived from this transport. */
+  async #accept(decoded: AnyMessage): Promise<AnyMessage> {
     const definition = this.#definitions?.get(decoded.name);
     let message = decoded;
     if (definition !== undefined) {
@@ -123,11 +127,18 @@ export class MessageReceiver {
 
   /** Decodes, validates and dispatches; never throws. */
   async receive(data: WireData): Promise<ReceiveResult> {
-    let message: AnyMessage;
+    let decoded: AnyMessage;
     try {
-      message = await this.decode(data);
+      decoded = this.codec.decode(data);
     } catch (error) {
       return this.#failed(error, undefined);
+    }
+    let message: AnyMessage;
+    try {
+      message = await this.#accept(decoded);
+    } catch (error) {
+      // The envelope was readable: a query still gets its error reply.
+      return this.#failed(error, decoded);
     }
     return this.dispatch(message);
   }

@@ -1,0 +1,17 @@
+/**
+ * @switchyard/conformance — the transport contract every Switchyard producer/consumer pair runs.
+ *
+ * @example
+ * import { describeTransportConformance } from '@switchyard/conformance';
+ * describeTransportConformance({ name: 'my-transport', create: async (receiver) => ({ producer, close }) });
+ *
+ * @module
+ */
+export { DomainError, Fixtures, fixtureDefinitions } from './fixtures.ts';
+export {
+  type ConformanceReceiver,
+  describeTransportConformance,
+  type TransportConformanceOptions,
+  type TransportPair,
+} from './transport-conformance.ts';
+export { sleep, waitFor } from './wait-for.ts';

@@ -1,0 +1,11 @@
+import { InMemoryChannel, InMemoryConsumer, InMemoryProducer } from '@switchyard/core';
+import { describeTransportConformance } from '../src/index.ts';
+
+describeTransportConformance({
+  name: 'in-memory',
+  async create(receiver) {
+    const channel = new InMemoryChannel();
+    const consumer = new InMemoryConsumer({ channel, ...receiver });
+    return { producer: new InMemoryProducer({ channel }), close: () => consumer.close() };
+  },
+});
