@@ -7,7 +7,11 @@ const countSchema: StandardSchemaV1<unknown, { count: number }> = {
     version: 1,
     vendor: 'switchyard-conformance',
     validate(value) {
-      if (typeof value === 'object' && value !== null && typeof (value as { count?: unknown }).count === 'number') {
+      if (
+        typeof value === 'object' &&
+        value !== null &&
+        typeof (value as { count?: unknown }).count === 'number'
+      ) {
         return { value: value as { count: number } };
       }
       return { issues: [{ message: 'count must be a number', path: ['count'] }] };
@@ -24,7 +28,9 @@ export const Fixtures = {
   Slow: defineQuery<{ delayMs: number; tag: string }, { tag: string }>('conformance.Slow'),
   Fail: defineQuery<{ reason: string }, never>('conformance.Fail'),
   Unrouted: defineQuery<Record<string, never>, never>('conformance.Unrouted'),
-  Validated: defineQuery<{ count: number }, { doubled: number }>('conformance.Validated', { schema: countSchema }),
+  Validated: defineQuery<{ count: number }, { doubled: number }>('conformance.Validated', {
+    schema: countSchema,
+  }),
 } as const;
 
 /** Every definition, for consumers that validate. */

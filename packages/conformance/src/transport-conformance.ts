@@ -14,7 +14,7 @@ import {
   type RemoteError,
 } from '@switchyard/core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DomainError, fixtureDefinitions, Fixtures } from './fixtures.ts';
+import { DomainError, Fixtures, fixtureDefinitions } from './fixtures.ts';
 import { sleep, waitFor } from './wait-for.ts';
 
 /** The receiving side the suite builds: buses with the fixture handlers, for your consumer to feed. */
@@ -204,7 +204,10 @@ export function describeTransportConformance(options: TransportConformanceOption
       expect(received.kind).toBe('command');
       expect(received.payload).toEqual({ text: 'hello' });
       expect(received.createdAt).toBe(command.createdAt);
-      expect(received.metadata).toMatchObject({ correlationId: 'corr-1', trace: { parent: 'abc', sampled: true } });
+      expect(received.metadata).toMatchObject({
+        correlationId: 'corr-1',
+        trace: { parent: 'abc', sampled: true },
+      });
       expect(typeof received.metadata[RECEIVED_FROM]).toBe('string');
     });
 
@@ -214,7 +217,9 @@ export function describeTransportConformance(options: TransportConformanceOption
       await waitFor(() => recorded.events.length >= 2, 10_000, 'both listeners');
       await sleep(100);
       expect(recorded.events.map((entry) => entry.listener)).toEqual(['first', 'second']);
-      expect(recorded.events.every((entry) => (entry.message.payload as { text: string }).text === 'happened')).toBe(true);
+      expect(
+        recorded.events.every((entry) => (entry.message.payload as { text: string }).text === 'happened'),
+      ).toBe(true);
     });
 
     it('resolves a query with the remote result', { timeout }, async () => {
@@ -225,7 +230,9 @@ export function describeTransportConformance(options: TransportConformanceOption
 
     it("rejects a query with the remote error's name, message and code", { timeout }, async () => {
       const { sender } = await setup();
-      const error = await rejectionOf(sender.queryBus.dispatch(Fixtures.Fail.create({ reason: 'card declined' })));
+      const error = await rejectionOf(
+        sender.queryBus.dispatch(Fixtures.Fail.create({ reason: 'card declined' })),
+      );
       const cause = remoteCause(error);
       expect(cause.remoteName).toBe('DomainError');
       expect(cause.message).toBe('card declined');
@@ -244,7 +251,9 @@ export function describeTransportConformance(options: TransportConformanceOption
       const bad = Fixtures.Validated.create({ count: 'three' } as unknown as { count: number });
       const error = await rejectionOf(sender.queryBus.dispatch(bad));
       expect(remoteCause(error).remoteCode).toBe(ErrorCode.ValidationError);
-      await expect(sender.queryBus.dispatch(Fixtures.Validated.create({ count: 3 }))).resolves.toEqual({ doubled: 6 });
+      await expect(sender.queryBus.dispatch(Fixtures.Validated.create({ count: 3 }))).resolves.toEqual({
+        doubled: 6,
+      });
     });
 
     it('rejects at the timeout with the typed error and drops the late reply', { timeout }, async () => {
@@ -256,7 +265,9 @@ export function describeTransportConformance(options: TransportConformanceOption
       expect(isSwitchyardError(error, ErrorCode.Timeout)).toBe(true);
       expect(Date.now() - started).toBeLessThan(5_000);
       await sleep(600); // the late reply arrives now and must go nowhere
-      await expect(sender.queryBus.dispatch(Fixtures.Slow.create({ delayMs: 1, tag: 'next' }))).resolves.toEqual({
+      await expect(
+        sender.queryBus.dispatch(Fixtures.Slow.create({ delayMs: 1, tag: 'next' })),
+      ).resolves.toEqual({
         tag: 'next',
       });
     });
@@ -275,11 +286,15 @@ export function describeTransportConformance(options: TransportConformanceOption
       expect(isSwitchyardError(await rejectionOf(early), ErrorCode.Aborted)).toBe(true);
     });
 
-    it('gives each of many concurrent queries its own reply', { timeout: Math.max(timeout, 60_000) }, async () => {
+    it('gives each of many concurrent queries its own reply', {
+      timeout: Math.max(timeout, 60_000),
+    }, async () => {
       const { sender } = await setup();
       const count = options.concurrentQueries ?? 2_000;
       const results = await Promise.all(
-        Array.from({ length: count }, (_, index) => sender.queryBus.dispatch(Fixtures.Add.create({ a: index, b: 1_000_000 }))),
+        Array.from({ length: count }, (_, index) =>
+          sender.queryBus.dispatch(Fixtures.Add.create({ a: index, b: 1_000_000 })),
+        ),
       );
       results.forEach((result, index) => {
         expect(result.sum).toBe(index + 1_000_000);
@@ -290,7 +305,7 @@ export function describeTransportConformance(options: TransportConformanceOption
       const { recorded, sender } = await setup();
       const unicode = {
         text: 'héllo 世界 🚂🚃 עברית e\u0301 \u0000 \u2028 \ud83d',
-        nested: { 'ключ': ['Ω', '𝄞', '\t\n'] },
+        nested: { ключ: ['Ω', '𝄞', '\t\n'] },
       };
       await expect(sender.queryBus.dispatch(Fixtures.Echo.create(unicode))).resolves.toEqual(unicode);
       const blob = 'x'.repeat(1024 * 1024);
@@ -304,12 +319,16 @@ export function describeTransportConformance(options: TransportConformanceOption
       const { recorded, sender } = await setup();
       await sender.commandBus.dispatch(Fixtures.Command.create({ text: 'local only' }));
       await sender.eventBus.dispatch(Fixtures.Event.create({ text: 'local only' }));
-      await expect(sender.queryBus.dispatch(Fixtures.Add.create({ a: 1, b: 2 }))).resolves.toEqual({ sum: 3 });
+      await expect(sender.queryBus.dispatch(Fixtures.Add.create({ a: 1, b: 2 }))).resolves.toEqual({
+        sum: 3,
+      });
       await waitFor(() => recorded.commands.length >= 1 && recorded.events.length >= 2, 10_000, 'delivery');
       expect(recorded.reproduced).toEqual([]);
     });
 
-    it('settles every query in flight on close(), and refuses new messages after it', { timeout }, async () => {
+    it('settles every query in flight on close(), and refuses new messages after it', {
+      timeout,
+    }, async () => {
       const { pair, sender } = await setup();
       const queries = Array.from({ length: 20 }, (_, index) =>
         sender.queryBus.dispatch(Fixtures.Slow.create({ delayMs: 200, tag: `q${index}` })),
@@ -323,7 +342,9 @@ export function describeTransportConformance(options: TransportConformanceOption
         if (result.status === 'fulfilled') expect(result.value.tag).toMatch(/^q\d+$/);
         else expect(isSwitchyardError(result.reason)).toBe(true);
       }
-      const after = await rejectionOf(sender.commandBus.dispatch(Fixtures.Command.create({ text: 'too late' })));
+      const after = await rejectionOf(
+        sender.commandBus.dispatch(Fixtures.Command.create({ text: 'too late' })),
+      );
       expect(isSwitchyardError(after, ErrorCode.ProducerClosed)).toBe(true);
     });
   });
