@@ -1,3 +1,5 @@
+import { isThenable } from './is-thenable.ts';
+
 /**
  * A promise with its `resolve`/`reject` exposed, settled at most once. The query bus hands one to
  * the finder (or producer); the bus settles it with a timeout or abort error if the caller gives up
@@ -36,9 +38,20 @@ export class Deferred<T> {
     return this.#controller.signal;
   }
 
-  /** Resolves the promise; ignored if already settled. Returns whether this call settled it. */
+  /**
+   * Resolves the promise; ignored if already settled. Returns whether this call settled it. Given a
+   * promise, the deferred settles when that promise does — and a timeout or abort can still win
+   * the race until then.
+   */
   resolve(value: T | PromiseLike<T>): boolean {
     if (this.#settled) return false;
+    if (isThenable(value)) {
+      value.then(
+        (result) => this.resolve(result),
+        (error: unknown) => this.reject(error),
+      );
+      return false;
+    }
     this.#settled = true;
     this.#resolve(value);
     this.#afterSettle();

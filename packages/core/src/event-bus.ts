@@ -1,9 +1,10 @@
 import { DispatchContext } from './dispatch-context.ts';
 import { ListenerErrors, NoHandlerError } from './errors.ts';
+import { isThenable } from './is-thenable.ts';
 import type { AnyMessage } from './message.ts';
 import { MessageBus } from './message-bus.ts';
 import { isMessageProducer } from './message-producer.ts';
-import { isThenable, Priority } from './pipeline.ts';
+import { Priority } from './pipeline.ts';
 import { ListenerExceptionCollectionMode } from './plugins/listener-exception-collection-mode.ts';
 import { OnEventStrategy } from './plugins/on-event-strategy.ts';
 

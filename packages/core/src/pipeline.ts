@@ -1,4 +1,5 @@
 import { ConfigurationError, type DispatchPhase } from './errors.ts';
+import { isThenable } from './is-thenable.ts';
 
 /**
  * prooph's action-event priorities. Higher runs first. A listener between two of them counts as
@@ -99,14 +100,6 @@ function compile<Context>(entries: Entry<Context>[]): readonly Entry<Context>[] 
   return Object.freeze(entries.sort((a, b) => b.priority - a.priority || a.sequence - b.sequence));
 }
 
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (
-    value !== null &&
-    (typeof value === 'object' || typeof value === 'function') &&
-    typeof (value as { then?: unknown }).then === 'function'
-  );
-}
-
 function run<Context extends PipelineState>(
   chain: readonly Entry<Context>[],
   context: Context,
@@ -134,5 +127,3 @@ async function resume<Context extends PipelineState>(
   if (context.propagationStopped) return;
   return run(chain, context, from);
 }
-
-export { isThenable };

@@ -1,10 +1,11 @@
 import { Deferred } from './deferred.ts';
 import { DispatchContext } from './dispatch-context.ts';
 import { AbortedError, NoHandlerError, TimeoutError } from './errors.ts';
+import { isThenable } from './is-thenable.ts';
 import type { AnyMessage, ResultOf } from './message.ts';
 import { MessageBus } from './message-bus.ts';
 import { isMessageProducer } from './message-producer.ts';
-import { isThenable, Priority } from './pipeline.ts';
+import { Priority } from './pipeline.ts';
 import { FinderInvokeStrategy } from './plugins/finder-invoke-strategy.ts';
 
 /** Options of one query dispatch. */

@@ -1,0 +1,101 @@
+import { describe, expect, expectTypeOf, it } from 'vitest';
+import type { Deferred } from './deferred.ts';
+import { defineQuery } from './definitions.ts';
+import { type DispatchError, ErrorCode, isSwitchyardError } from './errors.ts';
+import { QueryRouter } from './plugins/query-router.ts';
+import { QueryBus } from './query-bus.ts';
+
+const GetUser = defineQuery<{ id: string }, { id: string; name: string } | undefined>('GetUser');
+
+function busWith(finder: Parameters<ReturnType<QueryRouter['route']>['to']>[0]) {
+  const router = new QueryRouter();
+  router.route('GetUser').to(finder);
+  const bus = new QueryBus();
+  bus.use(router);
+  return bus;
+}
+
+describe('QueryBus', () => {
+  it('resolves with the typed result of a value-returning finder', async () => {
+    const router = new QueryRouter();
+    router.route(GetUser).to(async (query) => ({ id: query.payload.id, name: 'Ada' }));
+    const bus = new QueryBus();
+    bus.use(router);
+    const user = await bus.dispatch(GetUser.create({ id: 'u1' }));
+    expectTypeOf(user).toEqualTypeOf<{ id: string; name: string } | undefined>();
+    expect(user).toEqual({ id: 'u1', name: 'Ada' });
+  });
+
+  it('resolves with undefined when the finder finds nothing', async () => {
+    const bus = busWith(() => undefined);
+    await expect(bus.dispatch(GetUser.create({ id: 'x' }))).resolves.toBeUndefined();
+  });
+
+  it('supports prooph-style finders that settle the deferred later', async () => {
+    const bus = busWith((_query: unknown, deferred: Deferred<unknown>) => {
+      setTimeout(() => deferred.resolve({ id: 'late', name: 'Bob' }), 5);
+    });
+    await expect(bus.dispatch(GetUser.create({ id: 'x' }))).resolves.toEqual({ id: 'late', name: 'Bob' });
+  });
+
+  it('supports { find } objects', async () => {
+    const bus = busWith({ find: () => ({ id: 'o', name: 'Obj' }) });
+    await expect(bus.dispatch(GetUser.create({ id: 'o' }))).resolves.toEqual({ id: 'o', name: 'Obj' });
+  });
+
+  it('rejects when no finder is routed', async () => {
+    const error = await new QueryBus().dispatch(GetUser.create({ id: 'x' })).catch((e: unknown) => e);
+    expect(isSwitchyardError(error, ErrorCode.NoHandler)).toBe(true);
+  });
+
+  it('rejects with SWITCHYARD_TIMEOUT after timeoutMs', async () => {
+    const bus = busWith(() => new Promise(() => {}));
+    const error = (await bus
+      .dispatch(GetUser.create({ id: 'x' }), { timeoutMs: 20 })
+      .catch((e: unknown) => e)) as DispatchError;
+    expect(isSwitchyardError(error, ErrorCode.Timeout)).toBe(true);
+    expect(error.phase).toBe('invoke-handler');
+  });
+
+  it('applies the bus default timeout', async () => {
+    const router = new QueryRouter();
+    router.route(GetUser).to(() => new Promise(() => {}));
+    const bus = new QueryBus({ defaultTimeoutMs: 15 });
+    bus.use(router);
+    await expect(bus.dispatch(GetUser.create({ id: 'x' }))).rejects.toMatchObject({
+      code: ErrorCode.Timeout,
+    });
+  });
+
+  it('rejects with SWITCHYARD_ABORTED when the signal aborts, also when aborted before dispatch', async () => {
+    const bus = busWith(() => new Promise(() => {}));
+    const controller = new AbortController();
+    const pending = bus.dispatch(GetUser.create({ id: 'x' }), { signal: controller.signal });
+    controller.abort(new Error('user left'));
+    await expect(pending).rejects.toMatchObject({ code: ErrorCode.Aborted });
+    await expect(
+      bus.dispatch(GetUser.create({ id: 'x' }), { signal: controller.signal }),
+    ).rejects.toMatchObject({
+      code: ErrorCode.Aborted,
+    });
+  });
+
+  it('passes a finder rejection through finalize as a dispatch error', async () => {
+    const bus = busWith(async () => {
+      throw new RangeError('db down');
+    });
+    const seen: unknown[] = [];
+    bus.attach('finalize', (context) => seen.push(context.error), 0);
+    const error = (await bus.dispatch(GetUser.create({ id: 'x' })).catch((e: unknown) => e)) as DispatchError;
+    expect(error.cause).toBeInstanceOf(RangeError);
+    expect(seen[0]).toBeInstanceOf(RangeError);
+  });
+
+  it('shows the result to finalize listeners', async () => {
+    const bus = busWith(() => ({ id: '1', name: 'x' }));
+    const seen: unknown[] = [];
+    bus.attach('finalize', (context) => seen.push(context.result), 0);
+    await bus.dispatch(GetUser.create({ id: '1' }));
+    expect(seen).toEqual([{ id: '1', name: 'x' }]);
+  });
+});
