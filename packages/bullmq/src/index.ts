@@ -1,1 +1,36 @@
-export {};
+/**
+ * @switchyard/bullmq — durable commands and events, and remote queries, over BullMQ/Redis.
+ *
+ * - {@link BullMQProducer}: a `MessageProducer` that adds jobs (job id = message id) and receives
+ *   query replies on its own Redis pub/sub channel.
+ * - {@link BullMQConsumer}: a BullMQ worker that dispatches each job into the local buses.
+ * - {@link DeadLetters}: list, replay and purge the failed set.
+ *
+ * @example
+ * import { BullMQConsumer, BullMQProducer } from '@switchyard/bullmq';
+ * import { CommandBus, CommandRouter, defineCommand } from '@switchyard/core';
+ *
+ * const RegisterUser = defineCommand<{ email: string }>('RegisterUser');
+ * const connection = 'redis://127.0.0.1:6379';
+ *
+ * // sending process
+ * const producer = new BullMQProducer({ queueName: 'users', connection });
+ * const sendRouter = new CommandRouter();
+ * sendRouter.route(RegisterUser).to(producer);
+ *
+ * // worker process
+ * const workRouter = new CommandRouter();
+ * workRouter.route(RegisterUser).to(async (cmd) => console.log('registering', cmd.payload.email));
+ * const commandBus = new CommandBus();
+ * commandBus.use(workRouter);
+ * const consumer = new BullMQConsumer({ queueName: 'users', connection, commandBus });
+ *
+ * @module
+ */
+
+export { BullMQConsumer, type BullMQConsumerOptions } from './bullmq-consumer.ts';
+export { BullMQProducer, type BullMQProducerOptions } from './bullmq-producer.ts';
+export { type DeadLetter, DeadLetters, type DeadLettersOptions } from './dead-letters.ts';
+export type { JobData } from './job-data.ts';
+export { toJobId } from './job-id.ts';
+export type { RedisConnection } from './redis-connection.ts';

@@ -1,0 +1,100 @@
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
+
+/**
+ * How to reach Redis: ioredis options, a `redis://` / `rediss://` URL, or an existing ioredis
+ * `Redis` or `Cluster` instance (which the adapter uses as given and never closes).
+ */
+export type RedisConnection = RedisOptions | string | Redis | Cluster;
+
+/** A client and whether the adapter created it (and so must close it). */
+export interface OpenedRedis {
+  readonly client: Redis | Cluster;
+  readonly owned: boolean;
+}
+
+/** True for an ioredis `Redis` or `Cluster` instance (or anything shaped like one). */
+export function isRedisClient(value: unknown): value is Redis | Cluster {
+  if (value instanceof Redis || value instanceof Cluster) return true;
+  if (typeof value !== 'object' || value === null) return false;
+  const candidate = value as Record<string, unknown>;
+  return ['connect', 'disconnect', 'duplicate'].every((key) => typeof candidate[key] === 'function');
+}
+
+/**
+ * Opens a client for `connection` with `overrides` applied. An existing instance is returned as is
+ * (overrides cannot be applied to it), unless `duplicate` asks for a new connection like it.
+ */
+export function openRedis(
+  connection: RedisConnection,
+  overrides: RedisOptions,
+  duplicate = false,
+): OpenedRedis {
+  if (isRedisClient(connection)) {
+    if (!duplicate) return { client: connection, owned: false };
+    const copy =
+      connection instanceof Cluster
+        ? connection.duplicate(undefined, { redisOptions: overrides })
+        : connection.duplicate(overrides);
+    return { client: copy, owned: true };
+  }
+  if (typeof connection === 'string') return { client: new Redis(connection, overrides), owned: true };
+  const { url, ...rest } = connection as RedisOptions & { url?: string };
+  const options = { ...rest, ...overrides };
+  return { client: url === undefined ? new Redis(options) : new Redis(url, options), owned: true };
+}
+
+/** Closes a client the adapter owns: QUIT when connected (bounded), else a plain disconnect. */
+export async function closeRedis(opened: OpenedRedis | undefined, timeoutMs = 2_000): Promise<void> {
+  if (opened === undefined || !opened.owned) return;
+  const client = opened.client;
+  if (client.status === 'end') return;
+  if (client.status !== 'ready') {
+    client.disconnect();
+    return;
+  }
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      client.quit().catch(() => undefined),
+      new Promise((resolve) => {
+        timer = setTimeout(resolve, timeoutMs);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+    if ((client.status as string) !== 'end') client.disconnect();
+  }
+}
+
+/**
+ * Waits until `client` is ready, at most `timeoutMs`. Rejects at once when it is neither ready nor
+ * making a connection attempt right now (reconnecting after a loss, or closed): that is how the
+ * producer fails fast instead of queueing work for a Redis that is not there.
+ */
+export function whenReady(client: Redis | Cluster, timeoutMs: number): Promise<void> {
+  const status = client.status;
+  if (status === 'ready') return Promise.resolve();
+  if (status !== 'connecting' && status !== 'connect' && status !== 'wait') {
+    return Promise.reject(new Error(`Redis connection is ${status}`));
+  }
+  return new Promise<void>((resolve, reject) => {
+    const done = (error: Error | undefined) => {
+      clearTimeout(timer);
+      client.off('ready', onReady);
+      client.off('close', onClose);
+      client.off('end', onClose);
+      if (error === undefined) resolve();
+      else reject(error);
+    };
+    const onReady = () => done(undefined);
+    const onClose = () => done(new Error('Redis connection closed while connecting'));
+    const timer = setTimeout(
+      () => done(new Error(`Redis did not become ready within ${timeoutMs} ms (status ${client.status})`)),
+      timeoutMs,
+    );
+    client.on('ready', onReady);
+    client.on('close', onClose);
+    client.on('end', onClose);
+    if (status === 'wait') client.connect().catch(() => undefined);
+  });
+}
