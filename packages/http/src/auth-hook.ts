@@ -1,0 +1,29 @@
+import type { IncomingHttpHeaders } from 'node:http';
+
+/**
+ * What an {@link AuthHook} decides: `allow` lets the message through, `unauthenticated` answers
+ * 401 (no or unreadable credentials), `forbidden` answers 403 (credentials given but wrong).
+ */
+export type AuthVerdict = 'allow' | 'unauthenticated' | 'forbidden';
+
+/** The request an {@link AuthHook} judges, after its body was read (and bounded by the body limit). */
+export interface AuthRequest {
+  /** The HTTP method (always `POST` by the time the hook runs). */
+  readonly method: string;
+  /** The request URL as received (path and query). */
+  readonly url: string;
+  /** The request headers, names in lower case. */
+  readonly headers: IncomingHttpHeaders;
+  /** The raw body, e.g. to check an HMAC signature over it. */
+  readonly body: Uint8Array;
+}
+
+/**
+ * Decides whether a request may reach the buses. Runs before the envelope is decoded. A hook that
+ * throws answers 500 and is reported to `onError`. Ready-made hooks: `bearerAuth`, `hmacAuth`.
+ *
+ * @example
+ * const auth: AuthHook = (request) =>
+ *   request.headers['x-api-key'] === undefined ? 'unauthenticated' : 'allow';
+ */
+export type AuthHook = (request: AuthRequest) => AuthVerdict | Promise<AuthVerdict>;

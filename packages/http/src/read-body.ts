@@ -1,0 +1,51 @@
+import type { IncomingMessage } from 'node:http';
+
+/** The body, or why it could not be read. */
+export type BodyRead = Buffer | 'too-large' | 'timeout' | 'aborted';
+
+/**
+ * Reads a request body into one buffer, stopping at `limitBytes` (→ `too-large`), after
+ * `timeoutMs` without the whole body (→ `timeout`, slow senders), or when the client goes away.
+ * A body already read by a framework (`req.body` as a Buffer or string, e.g. `express.raw()`) is
+ * used as is.
+ */
+export function readBody(request: IncomingMessage, limitBytes: number, timeoutMs: number): Promise<BodyRead> {
+  const preRead = (request as { body?: unknown }).body;
+  if (Buffer.isBuffer(preRead)) {
+    return Promise.resolve(preRead.byteLength > limitBytes ? 'too-large' : preRead);
+  }
+  if (typeof preRead === 'string') {
+    const buffer = Buffer.from(preRead, 'utf8');
+    return Promise.resolve(buffer.byteLength > limitBytes ? 'too-large' : buffer);
+  }
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let done = false;
+    const finish = (result: BodyRead): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      request.off('data', onData);
+      request.off('end', onEnd);
+      request.off('error', onAbort);
+      request.off('close', onAbort);
+      if (typeof result === 'string') request.pause();
+      resolve(result);
+    };
+    const onData = (chunk: Buffer): void => {
+      size += chunk.byteLength;
+      if (size > limitBytes) finish('too-large');
+      else chunks.push(chunk);
+    };
+    const onEnd = (): void => {
+      finish(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size));
+    };
+    const onAbort = (): void => finish('aborted');
+    const timer = setTimeout(() => finish('timeout'), timeoutMs);
+    request.on('data', onData);
+    request.on('end', onEnd);
+    request.on('error', onAbort);
+    request.on('close', onAbort);
+  });
+}
