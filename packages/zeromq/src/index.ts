@@ -1,1 +1,39 @@
-export {};
+/**
+ * @switchyard/zeromq — ZeroMQ transport for Switchyard: commands and events over Push→Pull, queries
+ * over Dealer↔Router with a correlation frame (many in flight), optional CURVE encryption with a
+ * client-key allow-list.
+ *
+ * @example
+ * import { ZeroMQConsumer, ZeroMQProducer } from '@switchyard/zeromq';
+ *
+ * // worker process
+ * const consumer = new ZeroMQConsumer({
+ *   commandEndpoint: 'tcp://0.0.0.0:5555',
+ *   queryEndpoint: 'tcp://0.0.0.0:5556',
+ *   commandBus, queryBus,
+ * });
+ * await consumer.start();
+ *
+ * // sending process
+ * const producer = new ZeroMQProducer({
+ *   commandEndpoint: 'tcp://worker:5555',
+ *   queryEndpoint: 'tcp://worker:5556',
+ * });
+ * queryRouter.route(GetUser).to(producer);
+ *
+ * @module
+ */
+export { type CurveKeyPair, generateCurveKeyPair } from './generate-curve-key-pair.ts';
+export { ZAP_ENDPOINT, type ZapDecision, ZapHandler, type ZapHandlerOptions } from './zap-handler.ts';
+export {
+  type ZeroMQBoundEndpoints,
+  ZeroMQConsumer,
+  type ZeroMQConsumerOptions,
+  type ZeroMQCurveServerOptions,
+} from './zeromq-consumer.ts';
+export {
+  type ZeroMQCurveClientOptions,
+  ZeroMQProducer,
+  type ZeroMQProducerOptions,
+} from './zeromq-producer.ts';
+export type { Endpoints, ZeroMQSocketOptions } from './zeromq-socket-options.ts';

@@ -1,0 +1,186 @@
+import { BackpressureError, type Deferred, ProducerClosedError, TransportError } from '@switchyard/core';
+import type { MessageLike } from 'zeromq';
+
+/** What a writer sends: one frame or a multipart message. */
+export type Frames = MessageLike | MessageLike[];
+
+/** The part of a zeromq.js socket the writer needs. */
+export interface SendingSocket {
+  send(message: Frames): Promise<void>;
+}
+
+/** Options of the {@link SocketWriter}. */
+export interface SocketWriterOptions {
+  /** Sends waiting behind the one in progress before `write` rejects with `BackpressureError`. */
+  readonly maxQueued: number;
+  /** The socket's send timeout, for error messages. */
+  readonly sendTimeoutMs: number;
+  /** Names the socket in error messages, e.g. `"command socket tcp://host:5555"`. */
+  readonly label: string;
+}
+
+interface Job {
+  readonly frames: Frames;
+  readonly skipIfSettled: Deferred<unknown> | undefined;
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/**
+ * The one writer of a socket. zeromq.js allows a single send in progress per socket (a second one
+ * fails with EBUSY), so concurrent writes wait here, in order, in a bounded queue. A write resolves
+ * when ZeroMQ queued the message on the socket; it rejects with `BackpressureError` when the queue is
+ * full, and with `TransportError` when the socket could not take the message within its send timeout
+ * (high-water mark reached, or no peer) — then every write waiting behind it fails too, instead of
+ * each waiting its own timeout in turn.
+ */
+export class SocketWriter {
+  readonly #socket: SendingSocket;
+  readonly #options: SocketWriterOptions;
+  readonly #queue: (Job | undefined)[] = [];
+  #head = 0;
+  #busy = false;
+  #closed = false;
+  #whenIdle: (() => void) | undefined;
+
+  constructor(socket: SendingSocket, options: SocketWriterOptions) {
+    this.#socket = socket;
+    this.#options = options;
+  }
+
+  /** Writes waiting behind the one in progress. */
+  get queued(): number {
+    return this.#queue.length - this.#head;
+  }
+
+  /**
+   * Sends `frames` once every earlier write is done. With `skipIfSettled`, a write still waiting when
+   * that deferred settles (its query timed out or was aborted) is skipped and resolves without sending.
+   */
+  write(frames: Frames, skipIfSettled?: Deferred<unknown>): Promise<void> {
+    if (this.#closed) return Promise.reject(new ProducerClosedError());
+    if (!this.#busy) {
+      // Fast path: nothing in progress, so nothing queued either.
+      this.#busy = true;
+      let sending: Promise<void>;
+      try {
+        sending = this.#socket.send(frames);
+      } catch (error) {
+        this.#busy = false;
+        return Promise.reject(this.#toError(error));
+      }
+      return sending.then(this.#sent, this.#failedFast);
+    }
+    if (this.queued >= this.#options.maxQueued) {
+      return Promise.reject(
+        new BackpressureError(
+          `${this.#options.label}: ${this.#options.maxQueued} sends are already queued (maxQueuedSends)`,
+        ),
+      );
+    }
+    return new Promise<void>((resolve, reject) => {
+      this.#queue.push({ frames, skipIfSettled, resolve, reject });
+    });
+  }
+
+  /**
+   * Refuses new writes, waits up to `timeoutMs` for the queued ones to be handed to the socket, then
+   * rejects whatever is left with `ProducerClosedError`.
+   */
+  async close(timeoutMs: number): Promise<void> {
+    this.#closed = true;
+    if (this.#busy) {
+      const idle = new Promise<void>((resolve) => {
+        this.#whenIdle = resolve;
+      });
+      let timer: NodeJS.Timeout | undefined;
+      const expired = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, timeoutMs);
+      });
+      await Promise.race([idle, expired]);
+      clearTimeout(timer);
+    }
+    this.#rejectQueued(new ProducerClosedError('The producer closed before the message was written'));
+  }
+
+  readonly #sent = (): void => {
+    this.#busy = false;
+    this.#next();
+  };
+
+  readonly #failedFast = (cause: unknown): never => {
+    const error = this.#toError(cause);
+    this.#busy = false;
+    this.#afterFailure(cause, error);
+    throw error;
+  };
+
+  #next(): void {
+    const queue = this.#queue;
+    while (this.#head < queue.length) {
+      const job = queue[this.#head]!;
+      queue[this.#head++] = undefined;
+      if (job.skipIfSettled?.settled === true) {
+        job.resolve();
+        continue;
+      }
+      this.#busy = true;
+      let sending: Promise<void>;
+      try {
+        sending = this.#socket.send(job.frames);
+      } catch (cause) {
+        this.#busy = false;
+        job.reject(this.#toError(cause));
+        continue;
+      }
+      sending.then(
+        () => {
+          job.resolve();
+          this.#sent();
+        },
+        (cause: unknown) => {
+          const error = this.#toError(cause);
+          job.reject(error);
+          this.#busy = false;
+          this.#afterFailure(cause, error);
+        },
+      );
+      return;
+    }
+    queue.length = 0;
+    this.#head = 0;
+    const idle = this.#whenIdle;
+    this.#whenIdle = undefined;
+    idle?.();
+  }
+
+  #afterFailure(cause: unknown, error: unknown): void {
+    // A timed-out or closed socket cannot take the writes queued behind either: fail them now.
+    const code = (cause as { code?: unknown } | undefined)?.code;
+    if (code === 'EAGAIN' || this.#closed) this.#rejectQueued(error);
+    this.#next();
+  }
+
+  #rejectQueued(error: unknown): void {
+    const queue = this.#queue;
+    const jobs = queue.slice(this.#head);
+    queue.length = 0;
+    this.#head = 0;
+    for (const job of jobs) job?.reject(error);
+  }
+
+  #toError(cause: unknown): Error {
+    if (this.#closed) {
+      return new ProducerClosedError('The producer closed before the message was written');
+    }
+    const code = (cause as { code?: unknown } | undefined)?.code;
+    if (code === 'EAGAIN') {
+      return new TransportError(
+        `${this.#options.label}: the message could not be queued within ${this.#options.sendTimeoutMs} ms (high-water mark reached or no peer connected)`,
+        { cause },
+      );
+    }
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    return new TransportError(`${this.#options.label}: send failed: ${reason}`, { cause });
+  }
+}
