@@ -39,8 +39,8 @@ export class CommandBus extends MessageBus {
    * Resolves when the handler finished — or, for a command routed to a producer, when the transport
    * accepted it. Rejects with a {@link DispatchError}.
    */
-  async dispatch(command: AnyMessage | object): Promise<void> {
-    await this.run(new DispatchContext('command', command));
+  dispatch(command: AnyMessage | object): Promise<void> {
+    return this.run(new DispatchContext('command', command)) as Promise<void>;
   }
 
   protected settle(context: DispatchContext): void {

@@ -44,8 +44,8 @@ export class EventBus extends MessageBus {
   }
 
   /** Resolves when every listener finished (producers: accepted the event). Rejects with a {@link DispatchError}. */
-  async dispatch(event: AnyMessage | object): Promise<void> {
-    await this.run(new DispatchContext('event', event));
+  dispatch(event: AnyMessage | object): Promise<void> {
+    return this.run(new DispatchContext('event', event)) as Promise<void>;
   }
 
   protected settle(context: DispatchContext): void {

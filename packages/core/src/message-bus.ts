@@ -60,33 +60,90 @@ export abstract class MessageBus {
 
   /**
    * Runs one dispatch through the pipeline; `settle` runs after the dispatch chain and before
-   * finalize (the query bus waits for its deferred there). Throws a {@link DispatchError}.
+   * finalize (the query bus waits for its deferred there). Resolves with `context.result`; rejects
+   * with a {@link DispatchError}. Written without `async` so that a dispatch whose only asynchronous
+   * step is the handler costs one extra promise, not one per phase.
    */
-  protected async run(context: DispatchContext): Promise<void> {
+  protected run(context: DispatchContext): Promise<unknown> {
+    let pending: void | Promise<void>;
     try {
-      const pending = this.#pipeline.runDispatch(context);
-      if (pending !== undefined) await pending;
-      const settled = this.settle(context);
-      if (settled !== undefined) await settled;
+      pending = this.#pipeline.runDispatch(context);
+      if (pending === undefined) pending = this.settle(context);
+      else {
+        return pending.then(
+          () => this.#afterDispatch(context),
+          (error: unknown) => this.#finish(fail(context, error)),
+        );
+      }
     } catch (error) {
-      context.error = error;
-      context.errorPhase = context.phase;
+      fail(context, error);
     }
-    context.propagationStopped = false;
+    if (pending !== undefined && context.error === undefined) {
+      return pending.then(
+        () => this.#finish(context),
+        (error: unknown) => this.#finish(fail(context, error)),
+      );
+    }
     try {
-      const pending = this.#pipeline.runFinalize(context);
-      if (pending !== undefined) await pending;
+      return Promise.resolve(this.#finish(context));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** settle() then finalize, for a dispatch chain that went async. */
+  #afterDispatch(context: DispatchContext): unknown {
+    let settled: void | Promise<void>;
+    try {
+      settled = this.settle(context);
+    } catch (error) {
+      return this.#finish(fail(context, error));
+    }
+    if (settled === undefined) return this.#finish(context);
+    return settled.then(
+      () => this.#finish(context),
+      (error: unknown) => this.#finish(fail(context, error)),
+    );
+  }
+
+  /**
+   * Runs finalize, then returns the result or throws the dispatch error — synchronously when no
+   * finalize listener is async, so the caller's promise settles without extra ticks.
+   */
+  #finish(context: DispatchContext): unknown {
+    context.propagationStopped = false;
+    let pending: void | Promise<void>;
+    try {
+      pending = this.#pipeline.runFinalize(context);
     } catch (error) {
       context.error = error;
       context.errorPhase = 'finalize';
+      return outcome(context);
     }
-    if (context.error !== undefined) {
-      throw new DispatchError(context.error, context.messageName, context.errorPhase);
-    }
+    if (pending === undefined) return outcome(context);
+    return pending.then(
+      () => outcome(context),
+      (error: unknown) => {
+        context.error = error;
+        context.errorPhase = 'finalize';
+        return outcome(context);
+      },
+    );
   }
 
   /** Checks the outcome after the dispatch chain (e.g. "no handler"); may be async. */
   protected abstract settle(context: DispatchContext): void | Promise<void>;
+}
+
+function fail(context: DispatchContext, error: unknown): DispatchContext {
+  context.error = error;
+  context.errorPhase = context.phase;
+  return context;
+}
+
+function outcome(context: DispatchContext): unknown {
+  if (context.error === undefined) return context.result;
+  throw new DispatchError(context.error, context.messageName, context.errorPhase);
 }
 
 function detectMessageName(context: DispatchContext): void {

@@ -64,6 +64,18 @@ export interface MessageInit<Payload, Kind extends MessageKind, Name extends str
 
 const EMPTY_METADATA: Metadata = Object.freeze({});
 
+let lastMillis = 0;
+let lastIso = '';
+/** `new Date().toISOString()`, formatted at most once per millisecond (formatting costs ~400 ns). */
+function nowIso(): string {
+  const now = Date.now();
+  if (now !== lastMillis) {
+    lastMillis = now;
+    lastIso = new Date(now).toISOString();
+  }
+  return lastIso;
+}
+
 /** Builds a frozen message. Prefer a definition's `create`; this is for codecs and adapters. */
 export function createMessage<Payload, Kind extends MessageKind, Name extends string>(
   init: MessageInit<Payload, Kind, Name>,
@@ -74,7 +86,7 @@ export function createMessage<Payload, Kind extends MessageKind, Name extends st
     name: init.name,
     payload: init.payload,
     metadata: init.metadata === undefined ? EMPTY_METADATA : Object.freeze({ ...init.metadata }),
-    createdAt: init.createdAt ?? new Date().toISOString(),
+    createdAt: init.createdAt ?? nowIso(),
   });
 }
 

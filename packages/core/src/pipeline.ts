@@ -109,7 +109,11 @@ function run<Context extends PipelineState>(
     const entry = chain[index]!;
     context.phase = entry.phase;
     const result = entry.listener(context);
-    if (isThenable(result)) return resume(chain, context, index + 1, result);
+    if (isThenable(result)) {
+      // The last listener (normally the handler): its promise is all that is left to wait for.
+      if (index + 1 === chain.length) return Promise.resolve(result) as Promise<unknown> as Promise<void>;
+      return resume(chain, context, index + 1, result);
+    }
     if (context.propagationStopped) return;
   }
 }

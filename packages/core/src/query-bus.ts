@@ -58,17 +58,15 @@ export class QueryBus extends MessageBus {
   }
 
   /** Resolves with the finder's (or remote) result; rejects with a {@link DispatchError}. */
-  async dispatch<Q extends AnyMessage | object>(
-    query: Q,
-    options?: QueryDispatchOptions,
-  ): Promise<ResultOf<Q>> {
+  dispatch<Q extends AnyMessage | object>(query: Q, options?: QueryDispatchOptions): Promise<ResultOf<Q>> {
     const deferred = new Deferred<unknown>();
-    // The deferred may be rejected (abort, timeout) while the pipeline fails for another reason;
-    // the dispatch reports that reason, so this rejection must not become an unhandled one.
+    // The deferred may be rejected (abort, timeout, a producer's reply timeout) while the pipeline is
+    // still running or failed for another reason; that must never become an unhandled rejection.
     deferred.promise.catch(ignore);
     const context = new DispatchContext('query', query, deferred);
     const signal = options?.signal;
     const timeoutMs = options?.timeoutMs ?? this.#defaultTimeoutMs;
+    if (signal === undefined && timeoutMs === undefined) return this.run(context) as Promise<ResultOf<Q>>;
     const name = () => context.messageName ?? 'an unnamed query';
     let timer: NodeJS.Timeout | undefined;
     let onAbort: (() => void) | undefined;
@@ -82,13 +80,10 @@ export class QueryBus extends MessageBus {
     if (timeoutMs !== undefined && !deferred.settled) {
       timer = setTimeout(() => deferred.reject(new TimeoutError(name(), timeoutMs)), timeoutMs);
     }
-    try {
-      await this.run(context);
-      return context.result as ResultOf<Q>;
-    } finally {
+    return (this.run(context) as Promise<ResultOf<Q>>).finally(() => {
       if (timer !== undefined) clearTimeout(timer);
       if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort);
-    }
+    });
   }
 
   protected settle(context: DispatchContext): void | Promise<void> {
@@ -107,9 +102,11 @@ export class QueryBus extends MessageBus {
   }
 }
 
-async function waitFor(context: DispatchContext, deferred: Deferred<unknown>): Promise<void> {
+function waitFor(context: DispatchContext, deferred: Deferred<unknown>): Promise<void> {
   context.phase = 'invoke-handler';
-  context.result = await deferred.promise;
+  return deferred.promise.then((result) => {
+    context.result = result;
+  });
 }
 
 function invokeFinder(context: DispatchContext): unknown {

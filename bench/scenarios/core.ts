@@ -1,0 +1,199 @@
+/**
+ * Core pipeline overhead: Switchyard's full pipeline (router → async handler) against a direct call
+ * of the same handler and against @nestjs/cqrs, measured side by side in one run.
+ */
+import 'reflect-metadata';
+import { Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import {
+  CommandHandler,
+  CqrsModule,
+  EventsHandler,
+  CommandBus as NestCommandBus,
+  EventBus as NestEventBus,
+  QueryBus as NestQueryBus,
+  QueryHandler,
+} from '@nestjs/cqrs';
+import {
+  CommandBus,
+  CommandRouter,
+  defineCommand,
+  defineEvent,
+  defineQuery,
+  EventBus,
+  EventRouter,
+  QueryBus,
+  QueryRouter,
+} from '@switchyard/core';
+import { compareThroughput, untilCount } from '../lib/measure.ts';
+import type { BenchResult, BenchScenario } from '../lib/types.ts';
+
+const OPS = 20_000;
+let handled = 0;
+let heard = 0;
+const handle = async (_payload: { n: number }) => {
+  handled++;
+};
+const find = async (payload: { n: number }) => ({ doubled: payload.n * 2 });
+const listen = async (_payload: { n: number }) => {
+  heard++;
+};
+
+// --- Switchyard -----------------------------------------------------------------------------
+const Register = defineCommand<{ n: number }>('Register');
+const Double = defineQuery<{ n: number }, { doubled: number }>('Double');
+const Registered = defineEvent<{ n: number }>('Registered');
+
+function switchyard() {
+  const commands = new CommandRouter();
+  commands.route(Register).to((command) => handle(command.payload));
+  const queries = new QueryRouter();
+  queries.route(Double).to((query) => find(query.payload));
+  const events = new EventRouter();
+  events
+    .route(Registered)
+    .to((event) => listen(event.payload))
+    .andTo((event) => listen(event.payload))
+    .andTo((event) => listen(event.payload));
+  const commandBus = new CommandBus();
+  commandBus.use(commands);
+  const queryBus = new QueryBus();
+  queryBus.use(queries);
+  const eventBus = new EventBus();
+  eventBus.use(events);
+  return { commandBus, queryBus, eventBus };
+}
+
+// --- @nestjs/cqrs ----------------------------------------------------------------------------
+// Decorators applied as plain calls: Node runs this file with type stripping, which has no decorators.
+class NestRegister {
+  readonly n: number;
+  constructor(n: number) {
+    this.n = n;
+  }
+}
+class NestDouble {
+  readonly n: number;
+  constructor(n: number) {
+    this.n = n;
+  }
+}
+class NestRegistered {
+  readonly n: number;
+  constructor(n: number) {
+    this.n = n;
+  }
+}
+class NestRegisterHandler {
+  execute(command: NestRegister) {
+    return handle(command);
+  }
+}
+class NestDoubleHandler {
+  execute(query: NestDouble) {
+    return find(query);
+  }
+}
+class NestListenerA {
+  handle(event: NestRegistered) {
+    return listen(event);
+  }
+}
+class NestListenerB extends NestListenerA {}
+class NestListenerC extends NestListenerA {}
+CommandHandler(NestRegister)(NestRegisterHandler);
+QueryHandler(NestDouble)(NestDoubleHandler);
+for (const listener of [NestListenerA, NestListenerB, NestListenerC]) EventsHandler(NestRegistered)(listener);
+class NestApp {}
+Module({
+  imports: [CqrsModule.forRoot()],
+  providers: [NestRegisterHandler, NestDoubleHandler, NestListenerA, NestListenerB, NestListenerC],
+})(NestApp);
+
+async function nest() {
+  const app = await NestFactory.createApplicationContext(NestApp, { logger: false });
+  await app.init();
+  return {
+    app,
+    commandBus: app.get(NestCommandBus),
+    queryBus: app.get(NestQueryBus),
+    eventBus: app.get(NestEventBus),
+  };
+}
+
+export const scenario: BenchScenario = {
+  id: 'core',
+  async run() {
+    const sy = switchyard();
+    const ns = await nest();
+    const rows: BenchResult[] = [];
+    const sequential = (once: (n: number) => Promise<unknown>) => async (ops: number) => {
+      for (let n = 0; n < ops; n++) await once(n);
+    };
+    const command = sequential((n) => sy.commandBus.dispatch(Register.create({ n })));
+    const query = sequential((n) => sy.queryBus.dispatch(Double.create({ n })));
+    const event = sequential((n) => sy.eventBus.dispatch(Registered.create({ n })));
+    rows.push(
+      await compareThroughput({
+        name: 'core: command dispatch via router to async handler',
+        ops: OPS,
+        subject: { name: 'switchyard', run: command },
+        baseline: {
+          name: '@nestjs/cqrs CommandBus',
+          run: sequential((n) => ns.commandBus.execute(new NestRegister(n))),
+        },
+      }),
+      await compareThroughput({
+        name: 'core: command dispatch via router to async handler',
+        ops: OPS,
+        subject: { name: 'switchyard', run: command },
+        baseline: { name: 'direct handler call', run: sequential((n) => handle({ n })) },
+      }),
+      await compareThroughput({
+        name: 'core: query dispatch',
+        ops: OPS,
+        subject: { name: 'switchyard', run: query },
+        baseline: {
+          name: '@nestjs/cqrs QueryBus',
+          run: sequential((n) => ns.queryBus.execute(new NestDouble(n))),
+        },
+      }),
+      await compareThroughput({
+        name: 'core: query dispatch',
+        ops: OPS,
+        subject: { name: 'switchyard', run: query },
+        baseline: { name: 'direct finder call', run: sequential((n) => find({ n })) },
+      }),
+      await compareThroughput({
+        name: 'core: event dispatch to 3 listeners (all ran)',
+        ops: OPS,
+        subject: { name: 'switchyard', run: event },
+        baseline: {
+          name: '@nestjs/cqrs EventBus',
+          // Nest's publish does not wait for its handlers: count them to compare the same work.
+          run: async (ops) => {
+            const target = heard + ops * 3;
+            for (let n = 0; n < ops; n++) ns.eventBus.publish(new NestRegistered(n));
+            await untilCount(() => heard, target);
+          },
+        },
+      }),
+      await compareThroughput({
+        name: 'core: event dispatch to 3 listeners (all ran)',
+        ops: OPS,
+        subject: { name: 'switchyard', run: event },
+        baseline: {
+          name: 'direct listener calls',
+          run: sequential(async (n) => {
+            await listen({ n });
+            await listen({ n });
+            await listen({ n });
+          }),
+        },
+      }),
+    );
+    await ns.app.close();
+    if (handled === 0) throw new Error('no command was handled');
+    return rows;
+  },
+};
