@@ -1,12 +1,14 @@
 import { defineConfig } from 'vitest/config';
 
 /**
- * One vitest project per package. Every project resolves workspace packages to their TypeScript
- * sources through the `source` export condition, so tests never need a build first.
+ * One vitest project per package (each package's vitest.config.ts resolves workspace packages to
+ * their TypeScript sources). On CI a JSON report is also written so .ci/run can print one plain
+ * "N passed, N failed" line.
  */
 export default defineConfig({
-  resolve: { conditions: ['source'] },
   test: {
     projects: ['packages/*'],
+    reporters: process.env.CI ? ['default', 'json'] : ['default'],
+    outputFile: { json: '.tools/vitest-report.json' },
   },
 });
