@@ -165,8 +165,9 @@ export class HttpConsumer {
   async listen(options: ListenOptions = {}): Promise<HttpConsumerAddress> {
     if (this.#server !== undefined) throw new Error('HttpConsumer.listen() was already called');
     if (this.#closing !== undefined) throw new Error('HttpConsumer is closed');
-    const headersTimeout = this.#options.headersTimeoutMs ?? 10_000;
     const requestTimeout = this.#options.requestTimeoutMs ?? 30_000;
+    // Node refuses a headers timeout above the request timeout.
+    const headersTimeout = Math.min(this.#options.headersTimeoutMs ?? 10_000, requestTimeout || Infinity);
     const server = createServer(
       {
         headersTimeout,

@@ -1,0 +1,212 @@
+import { once } from 'node:events';
+import { createServer as createHttpServer } from 'node:http';
+import { createServer, type Server, type Socket } from 'node:net';
+import { Fixtures, sleep, waitFor } from '@switchyard/conformance';
+import {
+  CommandBus,
+  CommandRouter,
+  ErrorCode,
+  isSwitchyardError,
+  QueryBus,
+  QueryRouter,
+  type TransportError,
+} from '@switchyard/core';
+import { afterEach, describe, expect, it } from 'vitest';
+import { HttpConsumer, HttpProducer } from '../src/index.ts';
+import { buildBuses, startConsumer } from './harness.ts';
+
+const closers: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const close of closers.splice(0).reverse()) await close();
+});
+
+function producerFor(options: ConstructorParameters<typeof HttpProducer>[0]): HttpProducer {
+  const producer = new HttpProducer(options);
+  closers.push(() => producer.close());
+  return producer;
+}
+
+async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  throw new Error('Expected a rejection');
+}
+
+/** A port nothing listens on (bound once, then released). */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** A TCP server that accepts connections and never answers. */
+async function blackHole(): Promise<{ url: string; server: Server }> {
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.resume();
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  closers.push(async () => {
+    for (const socket of sockets) socket.destroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}/`, server };
+}
+
+function queryBusVia(producer: HttpProducer): QueryBus {
+  const router = new QueryRouter();
+  router.route(Fixtures.Add.name).to(producer);
+  router.route(Fixtures.Slow.name).to(producer);
+  router.route(Fixtures.Fail.name).to(producer);
+  const bus = new QueryBus();
+  bus.use(router);
+  return bus;
+}
+
+describe('http producer: faults', () => {
+  it('consumer down: a command and a query reject with a transport error after the retries', async () => {
+    const url = `http://127.0.0.1:${await freePort()}/`;
+    const producer = producerFor({ url, retry: { retries: 2, delayMs: 20 }, connectTimeoutMs: 500 });
+    const started = Date.now();
+    const error = (await rejectionOf(
+      producer.produce(Fixtures.Command.create({ text: 'x' })),
+    )) as TransportError;
+    expect(isSwitchyardError(error, ErrorCode.TransportError)).toBe(true);
+    expect(error.status).toBeUndefined();
+    expect((error.cause as { code?: string }).code).toBe('ECONNREFUSED');
+    expect(Date.now() - started).toBeLessThan(5_000);
+
+    const queryError = await rejectionOf(queryBusVia(producer).dispatch(Fixtures.Add.create({ a: 1, b: 2 })));
+    expect(isSwitchyardError(queryError, ErrorCode.TransportError)).toBe(true);
+    expect(producer.pendingReplies).toBe(0);
+  });
+
+  it('consumer hangs: rejects at the configured headers timeout, and a query at its reply timeout', async () => {
+    const { url } = await blackHole();
+    const producer = producerFor({ url, headersTimeoutMs: 300, replyTimeoutMs: 400, retry: false });
+    const started = Date.now();
+    const error = await rejectionOf(producer.produce(Fixtures.Command.create({ text: 'x' })));
+    expect(isSwitchyardError(error, ErrorCode.TransportError)).toBe(true);
+    expect(((error as TransportError).cause as { code?: string }).code).toBe('UND_ERR_HEADERS_TIMEOUT');
+    expect(Date.now() - started).toBeLessThan(5_000);
+
+    const slowProducer = producerFor({ url, headersTimeoutMs: 10_000, replyTimeoutMs: 300, retry: false });
+    const queryError = await rejectionOf(
+      queryBusVia(slowProducer).dispatch(Fixtures.Add.create({ a: 1, b: 2 })),
+    );
+    expect(isSwitchyardError(queryError, ErrorCode.Timeout)).toBe(true);
+    expect(slowProducer.pendingReplies).toBe(0);
+  });
+
+  it('consumer restarted on the same port: the same producer recovers', async () => {
+    const first = await startConsumer();
+    const producer = producerFor({ url: first.url, retry: false });
+    const queries = queryBusVia(producer);
+    await producer.produce(Fixtures.Command.create({ text: 'before' }));
+    await expect(queries.dispatch(Fixtures.Add.create({ a: 1, b: 1 }))).resolves.toEqual({ sum: 2 });
+    await first.consumer.close();
+
+    const down = await rejectionOf(producer.produce(Fixtures.Command.create({ text: 'while down' })));
+    expect(isSwitchyardError(down, ErrorCode.TransportError)).toBe(true);
+
+    const buses = buildBuses();
+    const second = new HttpConsumer(buses);
+    await second.listen({ port: first.port });
+    closers.push(() => second.close());
+    await producer.produce(Fixtures.Command.create({ text: 'after' }));
+    await expect(queries.dispatch(Fixtures.Add.create({ a: 2, b: 2 }))).resolves.toEqual({ sum: 4 });
+    expect(buses.handled.map((command) => command.payload)).toEqual([{ text: 'after' }]);
+  });
+
+  it('retries a refused connection until the consumer comes up', async () => {
+    const port = await freePort();
+    const producer = producerFor({ url: `http://127.0.0.1:${port}/`, retry: { retries: 8, delayMs: 50 } });
+    const buses = buildBuses();
+    const consumer = new HttpConsumer(buses);
+    closers.push(() => consumer.close());
+    const sending = producer.produce(Fixtures.Command.create({ text: 'eventually' }));
+    await sleep(80);
+    await consumer.listen({ port });
+    await sending;
+    expect(buses.handled).toHaveLength(1);
+  });
+
+  it('an aborted or timed-out query cancels its HTTP request', async () => {
+    let cancelled = 0;
+    const buses = buildBuses();
+    const consumer = new HttpConsumer(buses);
+    const server = createHttpServer((request, response) => {
+      response.on('close', () => {
+        if (!response.writableFinished) cancelled++;
+      });
+      consumer.handler(request, response);
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    closers.push(async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await consumer.close();
+    });
+    const producer = producerFor({ url: `http://127.0.0.1:${(server.address() as { port: number }).port}/` });
+    const queries = queryBusVia(producer);
+    const controller = new AbortController();
+    const aborted = queries.dispatch(Fixtures.Slow.create({ delayMs: 500, tag: 'a' }), {
+      signal: controller.signal,
+    });
+    setTimeout(() => controller.abort(), 50);
+    expect(isSwitchyardError(await rejectionOf(aborted), ErrorCode.Aborted)).toBe(true);
+    const timedOut = queries.dispatch(Fixtures.Slow.create({ delayMs: 500, tag: 'b' }), { timeoutMs: 50 });
+    expect(isSwitchyardError(await rejectionOf(timedOut), ErrorCode.Timeout)).toBe(true);
+    await waitFor(() => cancelled === 2, 5_000, 'both requests cancelled');
+    expect(producer.pendingReplies).toBe(0);
+  });
+
+  it('consumes every error body: many failing commands over two connections do not stall the pool', async () => {
+    const { url } = await startConsumer().then((started) => {
+      closers.push(() => started.consumer.close());
+      return started;
+    });
+    const producer = producerFor({ url, connections: 2 });
+    const commands = new CommandRouter();
+    commands.route(Fixtures.Command).to(producer);
+    const bus = new CommandBus();
+    bus.use(commands);
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 200 }, (_, index) =>
+        bus.dispatch(Fixtures.Command.create({ text: index % 2 === 0 ? 'fail' : 'ok' })),
+      ),
+    );
+    const failed = outcomes.filter((outcome) => outcome.status === 'rejected');
+    expect(failed).toHaveLength(100);
+    const cause = (failed[0] as PromiseRejectedResult).reason.cause as TransportError;
+    expect(cause.status).toBe(500);
+    expect(cause.remote).toEqual({ name: 'DomainError', message: 'command failed', code: 'E_DOMAIN' });
+  });
+
+  it('close(): refuses new messages, and cancels what outlives closeTimeoutMs', async () => {
+    const { url } = await blackHole();
+    const producer = producerFor({
+      url,
+      closeTimeoutMs: 100,
+      headersTimeoutMs: 30_000,
+      replyTimeoutMs: 30_000,
+    });
+    const command = rejectionOf(producer.produce(Fixtures.Command.create({ text: 'stuck' })));
+    const query = rejectionOf(queryBusVia(producer).dispatch(Fixtures.Add.create({ a: 1, b: 1 })));
+    await sleep(50);
+    await producer.close();
+    expect(isSwitchyardError(await query, ErrorCode.ProducerClosed)).toBe(true);
+    expect(isSwitchyardError(await command)).toBe(true);
+    const after = await rejectionOf(producer.produce(Fixtures.Command.create({ text: 'late' })));
+    expect(isSwitchyardError(after, ErrorCode.ProducerClosed)).toBe(true);
+  });
+});

@@ -1,0 +1,84 @@
+import { DomainError, Fixtures, fixtureDefinitions, sleep } from '@switchyard/conformance';
+import {
+  type AnyMessage,
+  CommandBus,
+  CommandRouter,
+  EventBus,
+  QueryBus,
+  QueryRouter,
+} from '@switchyard/core';
+import { Agent, request } from 'undici';
+import { HttpConsumer, type HttpConsumerOptions } from '../src/index.ts';
+
+/** Buses with the conformance fixtures; `handled` records every command the handler ran. */
+export function buildBuses() {
+  const handled: AnyMessage[] = [];
+  const commands = new CommandRouter();
+  commands.route(Fixtures.Command).to(async (command) => {
+    if (command.payload.text === 'fail') throw new DomainError('command failed');
+    if (command.payload.text.startsWith('slow')) await sleep(300);
+    handled.push(command);
+  });
+  const queries = new QueryRouter();
+  queries.route(Fixtures.Add).to((query) => ({ sum: query.payload.a + query.payload.b }));
+  queries.route(Fixtures.Slow).to(async (query) => {
+    await sleep(query.payload.delayMs);
+    return { tag: query.payload.tag };
+  });
+  queries.route(Fixtures.Fail).to((query) => {
+    throw new DomainError(query.payload.reason);
+  });
+  const commandBus = new CommandBus();
+  commandBus.use(commands);
+  const queryBus = new QueryBus();
+  queryBus.use(queries);
+  return { commandBus, eventBus: new EventBus(), queryBus, definitions: fixtureDefinitions, handled };
+}
+
+/** A consumer listening on a free loopback port, with the fixture buses. */
+export async function startConsumer(options: Partial<HttpConsumerOptions> = {}) {
+  const buses = buildBuses();
+  const consumer = new HttpConsumer({ ...buses, ...options });
+  const address = await consumer.listen({ port: 0 });
+  return { consumer, url: address.url, port: address.port, handled: buses.handled };
+}
+
+/** A raw client for sending arbitrary bytes (not the producer under test). */
+export const rawAgent = new Agent({ connections: 4 });
+
+/** POSTs `body` and returns the status and the parsed JSON answer (if any). */
+export async function post(
+  url: string,
+  body: string | Buffer,
+  headers: Record<string, string> = { 'content-type': 'application/json' },
+  method: 'POST' | 'GET' = 'POST',
+): Promise<{ status: number; json: unknown; headers: Record<string, unknown> }> {
+  const response = await request(url, {
+    method,
+    headers,
+    ...(method === 'POST' ? { body } : {}),
+    dispatcher: rawAgent,
+  });
+  const text = await response.body.text();
+  let json: unknown;
+  try {
+    json = text.length === 0 ? undefined : JSON.parse(text);
+  } catch {
+    json = text;
+  }
+  return { status: response.statusCode, json, headers: response.headers };
+}
+
+/** A valid wire envelope for the conformance command, with fields overridable. */
+export function commandEnvelope(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    v: 1,
+    id: crypto.randomUUID(),
+    kind: 'command',
+    name: Fixtures.Command.name,
+    payload: { text: 'hello' },
+    metadata: {},
+    createdAt: new Date().toISOString(),
+    ...overrides,
+  };
+}
