@@ -173,20 +173,27 @@ export class ZeroMQConsumer {
       });
       await this.#zap.start();
     }
-    const socketOptions = {
+    // A function, not an object: zeromq.js deletes `context` from the options object it is given.
+    const socketOptions = () => ({
       ...tuning,
       receiveHighWaterMark: options.receiveHighWaterMark ?? 1_000,
       ...(context === undefined ? {} : { context }),
       ...(curve === undefined
         ? {}
-        : { curveServer: true, curveSecretKey: curve.secretKey, zapDomain: 'switchyard' }),
-    };
+        : {
+            curveServer: true,
+            curveSecretKey: curve.secretKey,
+            zapDomain: 'switchyard',
+            // Fail closed: with an allow-list, a handshake that cannot reach the ZAP handler is refused.
+            zapEnforceDomain: curve.allowedClientKeys !== 'any',
+          }),
+    });
     const commands: string[] = [];
     const queries: string[] = [];
     try {
       const commandEndpoints = endpointList(options.commandEndpoint);
       if (commandEndpoints.length > 0) {
-        const pull = new Pull(socketOptions);
+        const pull = new Pull(socketOptions());
         this.#pull = pull;
         for (const endpoint of commandEndpoints) {
           await pull.bind(endpoint);
@@ -196,7 +203,7 @@ export class ZeroMQConsumer {
       const queryEndpoints = endpointList(options.queryEndpoint);
       if (queryEndpoints.length > 0) {
         const router = new Router({
-          ...socketOptions,
+          ...socketOptions(),
           sendHighWaterMark: options.sendHighWaterMark ?? 1_000,
         });
         this.#router = router;

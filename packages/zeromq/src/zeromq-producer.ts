@@ -136,7 +136,7 @@ export class ZeroMQProducer implements MessageProducer {
     };
     const maxQueued = options.maxQueuedSends ?? 10_000;
     if (commandEndpoints.length > 0) {
-      const push = new Push(socketOptions);
+      const push = new Push({ ...socketOptions });
       for (const endpoint of commandEndpoints) push.connect(endpoint);
       this.#push = push;
       this.#commands = new SocketWriter(push, {
@@ -146,7 +146,7 @@ export class ZeroMQProducer implements MessageProducer {
       });
     }
     if (queryEndpoints.length > 0) {
-      const dealer = new Dealer(socketOptions);
+      const dealer = new Dealer({ ...socketOptions });
       for (const endpoint of queryEndpoints) dealer.connect(endpoint);
       this.#dealer = dealer;
       this.#queries = new SocketWriter(dealer, {
