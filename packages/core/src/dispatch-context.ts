@@ -1,4 +1,4 @@
-import type { Deferred } from './deferred.ts';
+import { Deferred } from './deferred.ts';
 import type { DispatchPhase } from './errors.ts';
 import type { BusKind } from './message-bus.ts';
 import type { PipelineState } from './pipeline.ts';
@@ -31,16 +31,39 @@ export class DispatchContext implements PipelineState {
   propagationStopped = false;
   /** Event bus: run every listener and throw one aggregate error (see ListenerExceptionCollectionMode). */
   collectListenerErrors = false;
-  /** Query bus: the deferred the finder or producer settles. */
-  readonly deferred: Deferred<unknown> | undefined;
-  /** Query bus: the result, once the deferred resolved. */
+  /** Query bus: the result, once known. */
   result: unknown = undefined;
+  /**
+   * Query bus: true once `result` holds the finder's answer without going through the deferred (a
+   * value-returning finder on a dispatch that nothing can race: no timeout, no signal).
+   */
+  resultReady = false;
+  /** Query bus: a timeout or abort signal may settle the deferred first, so results must go through it. */
+  raceable = false;
+  #deferred: Deferred<unknown> | undefined;
   #params: Map<string, unknown> | undefined;
 
-  constructor(busKind: BusKind, message: unknown, deferred?: Deferred<unknown>) {
+  constructor(busKind: BusKind, message: unknown) {
     this.busKind = busKind;
     this.message = message;
-    this.deferred = deferred;
+  }
+
+  /**
+   * Query bus: the deferred the finder or producer settles, created on first use (a value-returning
+   * local finder never needs one). Its rejections are always observed, so a timeout or a producer's
+   * reply timeout that fires while the pipeline is busy never becomes an unhandled rejection.
+   */
+  get deferred(): Deferred<unknown> {
+    if (this.#deferred === undefined) {
+      this.#deferred = new Deferred<unknown>();
+      this.#deferred.promise.catch(ignore);
+    }
+    return this.#deferred;
+  }
+
+  /** True once the deferred was created. */
+  get hasDeferred(): boolean {
+    return this.#deferred !== undefined;
   }
 
   /** Skip the remaining dispatch listeners (finalize listeners still run). */
@@ -54,3 +77,5 @@ export class DispatchContext implements PipelineState {
     return this.#params;
   }
 }
+
+function ignore(): void {}

@@ -67,28 +67,24 @@ export abstract class MessageBus {
   protected run(context: DispatchContext): Promise<unknown> {
     let pending: void | Promise<void>;
     try {
-      pending = this.#pipeline.runDispatch(context);
-      if (pending === undefined) pending = this.settle(context);
-      else {
-        return pending.then(
+      const dispatched = this.#pipeline.runDispatch(context);
+      if (dispatched !== undefined) {
+        return dispatched.then(
           () => this.#afterDispatch(context),
           (error: unknown) => this.#finish(fail(context, error)),
         );
       }
+      pending = this.settle(context);
     } catch (error) {
-      fail(context, error);
+      return settleNow(() => this.#finish(fail(context, error)));
     }
-    if (pending !== undefined && context.error === undefined) {
+    if (pending !== undefined) {
       return pending.then(
         () => this.#finish(context),
         (error: unknown) => this.#finish(fail(context, error)),
       );
     }
-    try {
-      return Promise.resolve(this.#finish(context));
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    return settleNow(() => this.#finish(context));
   }
 
   /** settle() then finalize, for a dispatch chain that went async. */
@@ -139,6 +135,15 @@ function fail(context: DispatchContext, error: unknown): DispatchContext {
   context.error = error;
   context.errorPhase = context.phase;
   return context;
+}
+
+/** Runs `finish` and turns its value or exception into a promise. */
+function settleNow(finish: () => unknown): Promise<unknown> {
+  try {
+    return Promise.resolve(finish());
+  } catch (error) {
+    return Promise.reject(error);
+  }
 }
 
 function outcome(context: DispatchContext): unknown {

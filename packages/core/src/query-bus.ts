@@ -1,4 +1,4 @@
-import { Deferred } from './deferred.ts';
+import type { Deferred } from './deferred.ts';
 import { DispatchContext } from './dispatch-context.ts';
 import { AbortedError, NoHandlerError, TimeoutError } from './errors.ts';
 import { isThenable } from './is-thenable.ts';
@@ -59,14 +59,12 @@ export class QueryBus extends MessageBus {
 
   /** Resolves with the finder's (or remote) result; rejects with a {@link DispatchError}. */
   dispatch<Q extends AnyMessage | object>(query: Q, options?: QueryDispatchOptions): Promise<ResultOf<Q>> {
-    const deferred = new Deferred<unknown>();
-    // The deferred may be rejected (abort, timeout, a producer's reply timeout) while the pipeline is
-    // still running or failed for another reason; that must never become an unhandled rejection.
-    deferred.promise.catch(ignore);
-    const context = new DispatchContext('query', query, deferred);
+    const context = new DispatchContext('query', query);
     const signal = options?.signal;
     const timeoutMs = options?.timeoutMs ?? this.#defaultTimeoutMs;
     if (signal === undefined && timeoutMs === undefined) return this.run(context) as Promise<ResultOf<Q>>;
+    context.raceable = true;
+    const deferred = context.deferred;
     const name = () => context.messageName ?? 'an unnamed query';
     let timer: NodeJS.Timeout | undefined;
     let onAbort: (() => void) | undefined;
@@ -87,10 +85,10 @@ export class QueryBus extends MessageBus {
   }
 
   protected settle(context: DispatchContext): void | Promise<void> {
-    const deferred = context.deferred!;
+    if (context.resultReady) return undefined;
     if (!context.handled) {
       // An early abort already settled the deferred: report that rather than the routing.
-      if (deferred.settled) return waitFor(context, deferred);
+      if (context.hasDeferred && context.deferred.settled) return waitFor(context, context.deferred);
       const name = context.messageName ?? 'an unnamed query';
       throw new NoHandlerError(
         context.target === undefined
@@ -98,7 +96,7 @@ export class QueryBus extends MessageBus {
           : `A finder was routed for query "${name}" but could not be invoked (not a function, producer or { find } object, or an unresolved service id)`,
       );
     }
-    return waitFor(context, deferred);
+    return waitFor(context, context.deferred);
   }
 }
 
@@ -112,12 +110,12 @@ function waitFor(context: DispatchContext, deferred: Deferred<unknown>): Promise
 function invokeFinder(context: DispatchContext): unknown {
   if (context.handled) return undefined;
   const target = context.target;
-  const deferred = context.deferred!;
   if (typeof target === 'function') {
     context.handled = true;
-    const result = target(context.message, deferred);
     if (target.length >= 2) {
       // Deferred style: the finder settles the deferred itself; a rejection still counts.
+      const deferred = context.deferred;
+      const result = target(context.message, deferred);
       if (isThenable(result)) {
         result.then(
           (value) => {
@@ -126,15 +124,28 @@ function invokeFinder(context: DispatchContext): unknown {
           (error: unknown) => deferred.reject(error),
         );
       } else if (result !== undefined) deferred.resolve(result);
-    } else deferred.resolve(result);
+      return undefined;
+    }
+    const result = target(context.message);
+    // Nothing can race this dispatch: take the answer directly, without a deferred in between.
+    if (!context.raceable) {
+      if (!isThenable(result)) {
+        context.result = result;
+        context.resultReady = true;
+        return undefined;
+      }
+      return result.then((value) => {
+        context.result = value;
+        context.resultReady = true;
+      });
+    }
+    context.deferred.resolve(result);
     return undefined;
   }
   if (isMessageProducer(target)) {
     if (!target.capabilities.replies) return undefined;
     context.handled = true;
-    return target.produce(context.message as AnyMessage, deferred);
+    return target.produce(context.message as AnyMessage, context.deferred);
   }
   return undefined;
 }
-
-function ignore(): void {}
