@@ -127,4 +127,31 @@ describe('zeromq CURVE with a client allow-list', () => {
       tag: 'o',
     });
   });
+
+  it("with allowedClientKeys 'any', admits any CURVE client but still refuses a plain one", async () => {
+    const receiving = receivingSide();
+    const consumer = new ZeroMQConsumer({
+      queryEndpoint: 'tcp://127.0.0.1:0',
+      curve: { secretKey: server.secretKey, allowedClientKeys: 'any' },
+      ...receiving,
+    });
+    const bound = await consumer.start();
+    cleanups.push(() => consumer.close());
+    const stranger = producerFor(
+      { commands: [], queries: bound.queries },
+      {
+        serverPublicKey: server.publicKey,
+        ...unlisted,
+      },
+    );
+    await expect(stranger.queryBus.dispatch(Slow.create({ delayMs: 0, tag: 's' }))).resolves.toEqual({
+      tag: 's',
+    });
+    const plain = producerFor({ commands: [], queries: bound.queries });
+    const error = await rejectionOf(
+      plain.queryBus.dispatch(Slow.create({ delayMs: 0, tag: 'p' }), { timeoutMs: 300 }),
+    );
+    expect(isSwitchyardError(error, ErrorCode.Timeout)).toBe(true);
+    expect(receiving.queries).toEqual(['s']);
+  });
 });
