@@ -73,7 +73,7 @@ export interface BullMQProducerOptions {
    * @default 10_000
    */
   readonly sendTimeoutMs?: number | undefined;
-  /** Most jobs in one `addBulk`; adds issued in the same tick beyond it go in further batches. @default 1_000 */
+  /** Most jobs in one `addBulk`; adds issued in the same tick beyond it go in further batches, sent at once. @default 100 */
   readonly maxBatchSize?: number | undefined;
   /** Wire format; the consumer must use the same. @default new JsonCodec() */
   readonly codec?: MessageCodec | undefined;
@@ -127,6 +127,7 @@ export class BullMQProducer implements MessageProducer {
   readonly #replyChannel: string;
   #subscriber: OpenedRedis | undefined;
   #subscribed: Promise<void> | undefined;
+  #connecting: Promise<void> | undefined;
   #batch: PendingAdd[] = [];
   #flushScheduled = false;
   readonly #inFlight = new Set<Promise<void>>();
@@ -136,7 +137,7 @@ export class BullMQProducer implements MessageProducer {
     this.#codec = options.codec ?? new JsonCodec();
     this.#pending = new PendingReplies({ timeoutMs: options.replyTimeoutMs ?? 30_000 });
     this.#sendTimeoutMs = options.sendTimeoutMs ?? 10_000;
-    this.#maxBatchSize = Math.max(1, options.maxBatchSize ?? 1_000);
+    this.#maxBatchSize = Math.max(1, options.maxBatchSize ?? 100);
     const priority = options.priority;
     if (priority !== undefined && (!Number.isInteger(priority) || priority < 0 || priority > 2_097_152)) {
       throw new TypeError(`BullMQProducer: priority must be an integer from 0 to 2097152, got ${priority}`);
@@ -278,7 +279,8 @@ export class BullMQProducer implements MessageProducer {
   }
 
   async #add(batch: PendingAdd[]): Promise<void> {
-    if (this.#redis !== undefined) await whenReady(this.#redis.client, this.#sendTimeoutMs);
+    const connecting = this.#whenConnected();
+    if (connecting !== undefined) await connecting;
     let live = batch;
     if (batch.some((entry) => entry.replies)) {
       await this.#subscribe();
@@ -294,6 +296,22 @@ export class BullMQProducer implements MessageProducer {
         live.map((entry) => ({ name: entry.name, data: entry.data, opts: entry.opts })),
       );
     }
+  }
+
+  /**
+   * Undefined when the producer's own connection is ready (or it has none); else one shared wait for
+   * it, so any number of batches add only one set of listeners to the client.
+   */
+  #whenConnected(): Promise<void> | undefined {
+    const client = this.#redis?.client;
+    if (client === undefined || client.status === 'ready') return undefined;
+    if (this.#connecting === undefined) {
+      const connecting = whenReady(client, this.#sendTimeoutMs).finally(() => {
+        if (this.#connecting === connecting) this.#connecting = undefined;
+      });
+      this.#connecting = connecting;
+    }
+    return this.#connecting;
   }
 
   /** Subscribes the reply channel once; a failed attempt is retried by the next query. */

@@ -1,0 +1,234 @@
+/**
+ * BullMQ transport: Switchyard's producer + consumer against raw BullMQ on the same Redis, in the
+ * same run, each side under its own unique key prefix (deleted afterwards).
+ *
+ * - commands end to end (dispatch → handled): `commandBus.dispatch` through `BullMQProducer`
+ *   (same-tick adds coalesced into `addBulk`) and `BullMQConsumer`, against a `Worker` fed by
+ *   `Queue.add` one by one (each add awaited, the naive loop) and, as a second, harder baseline,
+ *   by `Queue.add` for every job at once (ioredis then pipelines the adds itself);
+ * - queries end to end with 100 in flight: `queryBus.dispatch` (reply over pub/sub), against
+ *   `Queue.add` + `job.waitUntilFinished(queueEvents)`.
+ *
+ * Both sides use the same job options (attempts, backoff, retention) and worker concurrency.
+ */
+import { randomUUID } from 'node:crypto';
+import { BullMQConsumer, BullMQProducer } from '@switchyard/bullmq';
+import {
+  CommandBus,
+  CommandRouter,
+  defineCommand,
+  defineQuery,
+  QueryBus,
+  QueryRouter,
+} from '@switchyard/core';
+import { type Job, type JobsOptions, Queue, QueueEvents, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import { compareLatency, compareThroughput, untilCount } from '../lib/measure.ts';
+import { REDIS_URL, redisUnavailable } from '../lib/redis.ts';
+import type { BenchResult, BenchScenario } from '../lib/types.ts';
+
+const COMMAND_OPS = 4_000;
+const QUERY_OPS = 20_000;
+const IN_FLIGHT = 100;
+const CONCURRENCY = 50;
+const JOB_OPTIONS = {
+  attempts: 3,
+  backoff: { type: 'exponential', delay: 1_000 },
+  removeOnComplete: { age: 3_600, count: 10_000 },
+  removeOnFail: false,
+} satisfies JobsOptions;
+
+const Register = defineCommand<{ n: number }>('Register');
+const Double = defineQuery<{ n: number }, number>('Double');
+
+async function deleteKeys(prefix: string): Promise<void> {
+  const redis = new Redis(REDIS_URL);
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1_000);
+      cursor = next;
+      if (keys.length > 0) await redis.unlink(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}
+
+async function commands(): Promise<BenchResult[]> {
+  const syPrefix = `sy-bench-${randomUUID().slice(0, 8)}`;
+  const rawPrefix = `sy-bench-raw-${randomUUID().slice(0, 8)}`;
+  // Switchyard
+  let handled = 0;
+  const workRouter = new CommandRouter();
+  workRouter.route(Register).to(() => {
+    handled++;
+  });
+  const workBus = new CommandBus();
+  workBus.use(workRouter);
+  const consumer = new BullMQConsumer({
+    queueName: 'commands',
+    prefix: syPrefix,
+    connection: REDIS_URL,
+    concurrency: CONCURRENCY,
+    commandBus: workBus,
+  });
+  const producer = new BullMQProducer({
+    queueName: 'commands',
+    prefix: syPrefix,
+    connection: REDIS_URL,
+    ...JOB_OPTIONS,
+  });
+  const sendRouter = new CommandRouter();
+  sendRouter.route(Register).to(producer);
+  const sendBus = new CommandBus();
+  sendBus.use(sendRouter);
+  // Raw BullMQ
+  let rawHandled = 0;
+  const connection = { url: REDIS_URL };
+  const queue = new Queue('commands', { connection, prefix: rawPrefix });
+  const worker = new Worker(
+    'commands',
+    async (job: Job<{ n: number }>) => {
+      if (typeof job.data.n === 'number') rawHandled++;
+    },
+    {
+      connection: { url: REDIS_URL, maxRetriesPerRequest: null },
+      prefix: rawPrefix,
+      concurrency: CONCURRENCY,
+    },
+  );
+  await Promise.all([consumer.waitUntilReady(), worker.waitUntilReady(), queue.waitUntilReady()]);
+  const subject = {
+    name: 'switchyard BullMQProducer + BullMQConsumer',
+    run: async (ops: number) => {
+      const target = handled + ops;
+      await Promise.all(Array.from({ length: ops }, (_, n) => sendBus.dispatch(Register.create({ n }))));
+      await untilCount(() => handled, target);
+    },
+  };
+  try {
+    const oneByOne = await compareThroughput({
+      name: 'bullmq: commands end to end',
+      ops: COMMAND_OPS,
+      subject,
+      baseline: {
+        name: 'raw bullmq Queue.add one by one + Worker',
+        run: async (ops) => {
+          const target = rawHandled + ops;
+          for (let n = 0; n < ops; n++) await queue.add('Register', { n }, JOB_OPTIONS);
+          await untilCount(() => rawHandled, target);
+        },
+      },
+    });
+    const allAtOnce = await compareThroughput({
+      name: 'bullmq: commands end to end, raw adds all in flight',
+      ops: COMMAND_OPS,
+      subject,
+      baseline: {
+        name: 'raw bullmq Queue.add all at once + Worker',
+        run: async (ops) => {
+          const target = rawHandled + ops;
+          await Promise.all(Array.from({ length: ops }, (_, n) => queue.add('Register', { n }, JOB_OPTIONS)));
+          await untilCount(() => rawHandled, target);
+        },
+      },
+    });
+    return [oneByOne, allAtOnce];
+  } finally {
+    await producer.close();
+    await consumer.close();
+    await worker.close();
+    await queue.close();
+    await deleteKeys(syPrefix);
+    await deleteKeys(rawPrefix);
+  }
+}
+
+async function queries(): Promise<BenchResult[]> {
+  const syPrefix = `sy-bench-${randomUUID().slice(0, 8)}`;
+  const rawPrefix = `sy-bench-raw-${randomUUID().slice(0, 8)}`;
+  // Switchyard
+  const workRouter = new QueryRouter();
+  workRouter.route(Double).to((query) => query.payload.n * 2);
+  const workBus = new QueryBus();
+  workBus.use(workRouter);
+  const consumer = new BullMQConsumer({
+    queueName: 'queries',
+    prefix: syPrefix,
+    connection: REDIS_URL,
+    concurrency: CONCURRENCY,
+    queryBus: workBus,
+  });
+  const producer = new BullMQProducer({
+    queueName: 'queries',
+    prefix: syPrefix,
+    connection: REDIS_URL,
+    ...JOB_OPTIONS,
+  });
+  const sendRouter = new QueryRouter();
+  sendRouter.route(Double).to(producer);
+  const sendBus = new QueryBus();
+  sendBus.use(sendRouter);
+  // Raw BullMQ: the documented request/response pattern.
+  const connection = { url: REDIS_URL };
+  const queue = new Queue('queries', { connection, prefix: rawPrefix });
+  const queueEvents = new QueueEvents('queries', {
+    connection: { url: REDIS_URL, maxRetriesPerRequest: null },
+    prefix: rawPrefix,
+  });
+  // waitUntilFinished adds listeners per waiter (to the events and the queue): silence the warnings.
+  queueEvents.setMaxListeners(0);
+  queue.setMaxListeners(0);
+  const worker = new Worker('queries', async (job: Job<{ n: number }>) => job.data.n * 2, {
+    connection: { url: REDIS_URL, maxRetriesPerRequest: null },
+    prefix: rawPrefix,
+    concurrency: CONCURRENCY,
+  });
+  await Promise.all([
+    consumer.waitUntilReady(),
+    worker.waitUntilReady(),
+    queue.waitUntilReady(),
+    queueEvents.waitUntilReady(),
+  ]);
+  let n = 0;
+  try {
+    return await compareLatency({
+      name: `bullmq: queries end to end, ${IN_FLIGHT} in flight`,
+      concurrency: IN_FLIGHT,
+      ops: QUERY_OPS,
+      subject: {
+        name: 'switchyard BullMQProducer (pub/sub replies)',
+        once: async () => {
+          const value = ++n;
+          if ((await sendBus.dispatch(Double.create({ n: value }))) !== value * 2)
+            throw new Error('wrong reply');
+        },
+      },
+      baseline: {
+        name: 'raw bullmq Queue.add + waitUntilFinished',
+        once: async () => {
+          const value = ++n;
+          // Raw BullMQ keeps completed jobs so waitUntilFinished can read the result.
+          const job = await queue.add('Double', { n: value }, { ...JOB_OPTIONS, attempts: 1 });
+          if ((await job.waitUntilFinished(queueEvents, 30_000)) !== value * 2)
+            throw new Error('wrong reply');
+        },
+      },
+    });
+  } finally {
+    await producer.close();
+    await consumer.close();
+    await worker.close();
+    await queueEvents.close();
+    await queue.close();
+    await deleteKeys(syPrefix);
+    await deleteKeys(rawPrefix);
+  }
+}
+
+export const scenario: BenchScenario = {
+  id: 'bullmq',
+  skip: redisUnavailable,
+  run: async () => [...(await commands()), ...(await queries())],
+};
