@@ -70,6 +70,13 @@ export interface ZeroMQConsumerOptions extends ReceiverOptions, ZeroMQSocketOpti
    * @default 10_000
    */
   readonly closeTimeoutMs?: number | undefined;
+  /**
+   * Largest message (all frames together) accepted from a producer, in bytes (ZMQ_MAXMSGSIZE). A peer
+   * that sends a bigger one is disconnected before it is buffered whole. `-1` means no limit; keep it
+   * at or above the codec's own limit.
+   * @default 16_842_752 (16 MiB + 64 KiB for frames and envelope)
+   */
+  readonly maxMessageBytes?: number | undefined;
   /** Encrypt and authenticate with CURVE. @default undefined — plain TCP: unencrypted and unauthenticated */
   readonly curve?: ZeroMQCurveServerOptions | undefined;
 }
@@ -144,6 +151,7 @@ export class ZeroMQConsumer {
 
   /** Binds the sockets and starts serving; resolves with the bound endpoints. Safe to call twice. */
   start(): Promise<ZeroMQBoundEndpoints> {
+    if (this.#closing) return Promise.reject(new TransportError('The ZeroMQ consumer is closed'));
     this.#starting ??= this.#start();
     return this.#starting;
   }
@@ -177,6 +185,7 @@ export class ZeroMQConsumer {
     const socketOptions = () => ({
       ...tuning,
       receiveHighWaterMark: options.receiveHighWaterMark ?? 1_000,
+      maxMessageSize: options.maxMessageBytes ?? 16 * 1024 * 1024 + 64 * 1024,
       ...(context === undefined ? {} : { context }),
       ...(curve === undefined
         ? {}

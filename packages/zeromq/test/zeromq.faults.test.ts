@@ -225,3 +225,23 @@ describe('zeromq graceful close', () => {
     expect(isSwitchyardError(after, ErrorCode.ProducerClosed)).toBe(true);
   });
 });
+
+describe('zeromq message size limit', () => {
+  it('disconnects a producer that sends a message over maxMessageBytes, and keeps serving others', async () => {
+    const receiving = receivingSide();
+    const consumer = track(
+      new ZeroMQConsumer({ queryEndpoint: 'tcp://127.0.0.1:0', maxMessageBytes: 2_048, ...receiving }),
+    );
+    const bound = await consumer.start();
+    const big = sendingSide(track(new ZeroMQProducer({ queryEndpoint: bound.queries })));
+    const error = await rejectionOf(
+      big.queryBus.dispatch(Slow.create({ delayMs: 0, tag: 'x'.repeat(4_096) }), { timeoutMs: 300 }),
+    );
+    expect(isSwitchyardError(error, ErrorCode.Timeout)).toBe(true);
+    const small = sendingSide(track(new ZeroMQProducer({ queryEndpoint: bound.queries })));
+    await expect(small.queryBus.dispatch(Slow.create({ delayMs: 0, tag: 'ok' }))).resolves.toEqual({
+      tag: 'ok',
+    });
+    expect(receiving.queries).toEqual(['ok']);
+  });
+});
