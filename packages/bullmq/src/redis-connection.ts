@@ -31,9 +31,21 @@ export function openRedis(
 ): OpenedRedis {
   if (isRedisClient(connection)) {
     if (!duplicate) return { client: connection, owned: false };
+    // A Cluster keeps its node options; the cluster-level settings of `overrides` that matter here
+    // (offline queue, retries) apply to the cluster client itself.
     const copy =
       connection instanceof Cluster
-        ? connection.duplicate(undefined, { redisOptions: overrides })
+        ? connection.duplicate(undefined, {
+            enableOfflineQueue: overrides.enableOfflineQueue ?? true,
+            ...(overrides.maxRetriesPerRequest === undefined
+              ? {}
+              : {
+                  redisOptions: {
+                    ...connection.options.redisOptions,
+                    maxRetriesPerRequest: overrides.maxRetriesPerRequest,
+                  },
+                }),
+          })
         : connection.duplicate(overrides);
     return { client: copy, owned: true };
   }

@@ -1,4 +1,6 @@
 import { Deferred, defineQuery, ErrorCode, isSwitchyardError, QueryBus, QueryRouter } from '@switchyard/core';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BullMQConsumer, BullMQProducer } from '../src/index.ts';
 import { deleteKeys, REDIS_URL, sleep, uniquePrefix } from './redis-test-kit.ts';
@@ -98,6 +100,32 @@ describe('BullMQProducer', () => {
       expect(producer.pendingReplies).toBe(0);
     } finally {
       await producer.close();
+    }
+  });
+
+  it('works with an existing Queue and an existing ioredis instance, and leaves them open', async () => {
+    const queueName = 'bring-your-own';
+    const queue = new Queue(queueName, { connection: { url: REDIS_URL }, prefix });
+    const workerRedis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+    const router = new QueryRouter();
+    router.route(Double).to((query) => query.payload.n * 2);
+    const queryBus = new QueryBus();
+    queryBus.use(router);
+    const consumer = new BullMQConsumer({ queueName, prefix, connection: workerRedis, queryBus });
+    const producer = new BullMQProducer({ queue });
+    const sendRouter = new QueryRouter();
+    sendRouter.route(Double).to(producer);
+    const sender = new QueryBus();
+    sender.use(sendRouter);
+    try {
+      await expect(sender.dispatch(Double.create({ n: 21 }))).resolves.toBe(42);
+      await producer.close();
+      await consumer.close();
+      expect(workerRedis.status).toBe('ready');
+      expect(await queue.getJobCounts('completed')).toEqual({ completed: 0 }); // query jobs are removed
+    } finally {
+      await queue.close();
+      workerRedis.disconnect();
     }
   });
 
