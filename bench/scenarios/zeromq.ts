@@ -18,8 +18,8 @@ import { Dealer, Pull, Push, Router } from 'zeromq';
 import { compareLatency, compareThroughput, untilCount } from '../lib/measure.ts';
 import type { BenchResult, BenchScenario } from '../lib/types.ts';
 
-const COMMAND_OPS = 50_000;
-const QUERY_OPS = 60_000;
+const COMMAND_OPS = 100_000;
+const QUERY_OPS = 200_000;
 const CONCURRENCY = 64;
 
 const Ping = defineCommand<{ n: number }>('bench.Ping');

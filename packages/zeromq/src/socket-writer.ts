@@ -21,7 +21,7 @@ export interface SocketWriterOptions {
 
 interface Job {
   readonly frames: Frames;
-  readonly skipIfSettled: Deferred<unknown> | undefined;
+  readonly query: Deferred<unknown> | undefined;
   readonly resolve: () => void;
   readonly reject: (error: unknown) => void;
 }
@@ -54,10 +54,11 @@ export class SocketWriter {
   }
 
   /**
-   * Sends `frames` once every earlier write is done. With `skipIfSettled`, a write still waiting when
-   * that deferred settles (its query timed out or was aborted) is skipped and resolves without sending.
+   * Sends `frames` once every earlier write is done. With `query` (the deferred of the query being
+   * sent), a write still waiting when it settles (timed out, aborted) is skipped and resolves without
+   * sending, and a write that fails rejects the query with the same error.
    */
-  write(frames: Frames, skipIfSettled?: Deferred<unknown>): Promise<void> {
+  write(frames: Frames, query?: Deferred<unknown>): Promise<void> {
     if (this.#closed) return Promise.reject(new ProducerClosedError());
     if (!this.#busy) {
       // Fast path: nothing in progress, so nothing queued either.
@@ -65,21 +66,43 @@ export class SocketWriter {
       let sending: Promise<void>;
       try {
         sending = this.#socket.send(frames);
-      } catch (error) {
+      } catch (cause) {
         this.#busy = false;
-        return Promise.reject(this.#toError(error));
+        const error = this.#toError(cause);
+        query?.reject(error);
+        return Promise.reject(error);
       }
-      return sending.then(this.#sent, this.#failedFast);
+      return query === undefined
+        ? sending.then(this.#sent, this.#failedFast)
+        : sending.then(this.#sent, (cause: unknown) => {
+            try {
+              this.#failedFast(cause);
+            } catch (error) {
+              query.reject(error);
+              throw error;
+            }
+          });
     }
     if (this.queued >= this.#options.maxQueued) {
-      return Promise.reject(
-        new BackpressureError(
-          `${this.#options.label}: ${this.#options.maxQueued} sends are already queued (maxQueuedSends)`,
-        ),
+      const error = new BackpressureError(
+        `${this.#options.label}: ${this.#options.maxQueued} sends are already queued (maxQueuedSends)`,
       );
+      query?.reject(error);
+      return Promise.reject(error);
     }
     return new Promise<void>((resolve, reject) => {
-      this.#queue.push({ frames, skipIfSettled, resolve, reject });
+      this.#queue.push({
+        frames,
+        query,
+        resolve,
+        reject:
+          query === undefined
+            ? reject
+            : (error: unknown) => {
+                query.reject(error);
+                reject(error);
+              },
+      });
     });
   }
 
@@ -120,7 +143,7 @@ export class SocketWriter {
     while (this.#head < queue.length) {
       const job = queue[this.#head]!;
       queue[this.#head++] = undefined;
-      if (job.skipIfSettled?.settled === true) {
+      if (job.query?.settled === true) {
         job.resolve();
         continue;
       }

@@ -209,10 +209,8 @@ export class ZeroMQProducer implements MessageProducer {
     if (deferred === undefined) return writer.write([message.id, body]);
     this.#pending.add(message.id, message.name, deferred);
     this.#reading ??= this.#readReplies(this.#dealer!);
-    return writer.write([message.id, body], deferred).catch((error: unknown) => {
-      this.#pending.reject(message.id, error);
-      throw error;
-    });
+    // A failed write rejects the deferred too, which takes the query out of the pending replies.
+    return writer.write([message.id, body], deferred);
   }
 
   async #readReplies(dealer: Dealer): Promise<void> {
