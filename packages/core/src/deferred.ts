@@ -1,6 +1,14 @@
 import { isThenable } from './is-thenable.ts';
 
 /**
+ * The abort reason of a settled deferred's signal: one shared object, because the default reason (a
+ * DOMException with a stack) costs more than the query it cancels.
+ */
+const SETTLED: Error = Object.freeze(
+  new Error('The deferred settled; the request is no longer needed'),
+) as Error;
+
+/**
  * A promise with its `resolve`/`reject` exposed, settled at most once. The query bus hands one to
  * the finder (or producer); the bus settles it with a timeout or abort error if the caller gives up
  * first, and whoever holds it can watch `settled` or `onSettled` to stop waiting for a late answer.
@@ -33,7 +41,7 @@ export class Deferred<T> {
   get signal(): AbortSignal {
     if (this.#controller === undefined) {
       this.#controller = new AbortController();
-      if (this.#settled) this.#controller.abort();
+      if (this.#settled) this.#controller.abort(SETTLED);
     }
     return this.#controller.signal;
   }
@@ -78,7 +86,7 @@ export class Deferred<T> {
   }
 
   #afterSettle(): void {
-    this.#controller?.abort();
+    this.#controller?.abort(SETTLED);
     const callbacks = this.#callbacks;
     if (callbacks === undefined) return;
     this.#callbacks = undefined;

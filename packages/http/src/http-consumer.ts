@@ -307,12 +307,18 @@ export class HttpConsumer {
   }
 
   async #receive(body: Buffer): Promise<Answer> {
+    let decoded: AnyMessage;
+    try {
+      decoded = this.#receiver.codec.decode(body);
+    } catch (error) {
+      return this.#answer(this.#receiver.failed(error));
+    }
     let message: AnyMessage;
     try {
-      message = await this.#receiver.decode(body);
-    } catch {
-      // Rare path: let the receiver classify the failure (and build a query's error reply).
-      return this.#answer(await this.#receiver.receive(body));
+      message = await this.#receiver.accept(decoded);
+    } catch (error) {
+      // Readable but invalid: a query still gets its error reply.
+      return this.#answer(this.#receiver.failed(error, decoded));
     }
     const dedupe = this.#dedupe;
     if (dedupe === undefined) return this.#answer(await this.#receiver.dispatch(message));

@@ -82,11 +82,14 @@ export class MessageReceiver {
 
   /** Decodes, validates and marks a message; throws `DecodeError`, `PayloadTooLargeError` or `ValidationError`. */
   async decode(data: WireData): Promise<AnyMessage> {
-    return this.#accept(this.codec.decode(data));
+    return this.accept(this.codec.decode(data));
   }
 
-  /** Validates a decoded message against its definition and marks it as arrived from this transport. */
-  async #accept(decoded: AnyMessage): Promise<AnyMessage> {
+  /**
+   * Validates an already decoded message against its definition and marks it as arrived from this
+   * transport; throws `ValidationError`. For adapters that need the id before dispatch (de-duplication).
+   */
+  async accept(decoded: AnyMessage): Promise<AnyMessage> {
     const definition = this.#definitions?.get(decoded.name);
     let message = decoded;
     if (definition !== undefined) {
@@ -121,7 +124,7 @@ export class MessageReceiver {
         reply: message.kind === 'query' ? { inReplyTo: message.id, ok: true, result } : undefined,
       };
     } catch (error) {
-      return this.#failed(error, message);
+      return this.failed(error, message);
     }
   }
 
@@ -131,14 +134,14 @@ export class MessageReceiver {
     try {
       decoded = this.codec.decode(data);
     } catch (error) {
-      return this.#failed(error, undefined);
+      return this.failed(error, undefined);
     }
     let message: AnyMessage;
     try {
-      message = await this.#accept(decoded);
+      message = await this.accept(decoded);
     } catch (error) {
       // The envelope was readable: a query still gets its error reply.
-      return this.#failed(error, decoded);
+      return this.failed(error, decoded);
     }
     return this.dispatch(message);
   }
@@ -179,7 +182,11 @@ export class MessageReceiver {
     return bus as NonNullable<ReceiverOptions[K]>;
   }
 
-  #failed(error: unknown, message: AnyMessage | undefined): ReceiveResult {
+  /**
+   * The result for a message that failed before or outside `dispatch` (e.g. an adapter's own decode
+   * or validation step): the failure kind and, for a decoded query, its error reply.
+   */
+  failed(error: unknown, message?: AnyMessage): ReceiveResult {
     return {
       ok: false,
       failure: classify(error),
