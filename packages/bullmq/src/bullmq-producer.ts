@@ -128,6 +128,7 @@ export class BullMQProducer implements MessageProducer {
   #subscriber: OpenedRedis | undefined;
   #subscribed: Promise<void> | undefined;
   #connecting: Promise<void> | undefined;
+  #isSubscribed = false;
   #batch: PendingAdd[] = [];
   #flushScheduled = false;
   readonly #inFlight = new Set<Promise<void>>();
@@ -316,7 +317,12 @@ export class BullMQProducer implements MessageProducer {
 
   /** Subscribes the reply channel once; a failed attempt is retried by the next query. */
   #subscribe(): Promise<void> {
-    if (this.#subscribed !== undefined) return this.#subscribed;
+    if (this.#subscribed !== undefined) {
+      // A reply sent while the subscriber reconnects would be lost: refuse the query instead.
+      const status = this.#subscriber?.client.status;
+      if (!this.#isSubscribed || status === 'ready') return this.#subscribed;
+      return Promise.reject(new Error(`the reply subscriber is not connected (${status})`));
+    }
     if (this.#subscriber === undefined) {
       this.#subscriber = openRedis(this.#connection, FAIL_FAST, true);
       const client = this.#subscriber.client;
@@ -328,6 +334,7 @@ export class BullMQProducer implements MessageProducer {
     const client: Redis | Cluster = this.#subscriber.client;
     const attempt = whenReady(client, this.#sendTimeoutMs).then(async () => {
       await client.subscribe(this.#replyChannel);
+      this.#isSubscribed = true;
     });
     this.#subscribed = attempt;
     attempt.catch(() => {

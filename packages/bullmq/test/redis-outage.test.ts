@@ -12,7 +12,7 @@ import {
 } from '@switchyard/core';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BullMQProducer } from '../src/index.ts';
+import { BullMQConsumer, BullMQProducer } from '../src/index.ts';
 import { sleep, waitFor } from './redis-test-kit.ts';
 
 const Ping = defineCommand<{ n: number }>('Ping');
@@ -99,7 +99,34 @@ describe('Redis stopped while a producer dispatches', () => {
     router.route(Ping).to(producer);
     const bus = new CommandBus();
     bus.use(router);
+    const queries = new QueryRouter();
+    queries.route(Lookup).to(producer);
+    const queryBus = new QueryBus();
+    queryBus.use(queries);
+    const finders = new QueryRouter();
+    finders.route(Lookup).to((query) => query.payload.n + 1);
+    const workerQueries = new QueryBus();
+    workerQueries.use(finders);
+    const consumer = new BullMQConsumer({
+      queueName: 'outage-queries',
+      prefix: 'sy-outage',
+      connection: { port, host: '127.0.0.1' },
+      queryBus: workerQueries,
+      closeTimeoutMs: 1_000,
+    });
+    const queryProducer = new BullMQProducer({
+      queueName: 'outage-queries',
+      prefix: 'sy-outage',
+      connection: { port, host: '127.0.0.1' },
+      sendTimeoutMs: 3_000,
+      replyTimeoutMs: 2_000,
+    });
+    const remoteQueries = new QueryRouter();
+    remoteQueries.route(Lookup).to(queryProducer);
+    const remoteBus = new QueryBus();
+    remoteBus.use(remoteQueries);
     try {
+      await expect(remoteBus.dispatch(Lookup.create({ n: 1 }))).resolves.toBe(2);
       const dispatches: Promise<unknown>[] = [];
       for (let n = 0; n < 300; n++) {
         dispatches.push(outcome(bus.dispatch(Ping.create({ n })), 10_000));
@@ -120,6 +147,13 @@ describe('Redis stopped while a producer dispatches', () => {
         15_000,
         'a dispatch to succeed after the restart',
       );
+      // The reply subscriber is back too: queries are answered again.
+      await waitFor(
+        async () => (await outcome(remoteBus.dispatch(Lookup.create({ n: 41 })), 5_000)) === 'ok',
+        15_000,
+        'a query to be answered after the restart',
+      );
+      await expect(remoteBus.dispatch(Lookup.create({ n: 41 }))).resolves.toBe(42);
       const after = await Promise.all(
         Array.from({ length: 20 }, (_, n) => outcome(bus.dispatch(Ping.create({ n: 1_000 + n })), 5_000)),
       );
@@ -132,6 +166,8 @@ describe('Redis stopped while a producer dispatches', () => {
       }
     } finally {
       await producer.close();
+      await queryProducer.close();
+      await consumer.close();
       await stopRedis(server);
     }
   });
