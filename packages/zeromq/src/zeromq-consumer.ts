@@ -6,7 +6,6 @@ import {
   type ReceiverOptions,
   type Reply,
   TransportError,
-  toRemoteErrorInfo,
 } from '@switchyard/core';
 import { Context, Pull, Router } from 'zeromq';
 import { SocketWriter } from './socket-writer.ts';
@@ -292,11 +291,14 @@ export class ZeroMQConsumer {
           continue;
         }
         if (this.#closing) {
-          this.#reply(identity!, correlation!, {
-            inReplyTo: correlation!.toString('utf8'),
-            ok: false,
-            error: toRemoteErrorInfo(new TransportError('The ZeroMQ consumer is closing')),
-          });
+          this.#reply(
+            identity!,
+            correlation!,
+            this.#receiver.errorReply(
+              correlation!.toString('utf8'),
+              new TransportError('The ZeroMQ consumer is closing'),
+            ),
+          );
           continue;
         }
         this.#track(this.#handleQuery(identity!, correlation!, body!));
@@ -344,7 +346,7 @@ export class ZeroMQConsumer {
     } catch (error) {
       // The envelope is unusable, but the correlation frame says whom to tell.
       this.#report(error);
-      this.#reply(identity, correlation, { inReplyTo: id, ok: false, error: toRemoteErrorInfo(error) });
+      this.#reply(identity, correlation, this.#receiver.errorReply(id, error));
       return;
     }
     const result = await this.#receiver.dispatch(message);

@@ -162,10 +162,13 @@ export class MessageReceiver {
     }
   }
 
-  /** Builds the error reply for a query that failed before or during dispatch. */
-  errorReply(message: AnyMessage, error: unknown): Reply {
+  /**
+   * Builds the error reply for a query that failed before or during dispatch — from the message, or
+   * from its id alone when the transport knows it (a correlation frame) but the envelope was unreadable.
+   */
+  errorReply(messageOrId: AnyMessage | string, error: unknown): Reply {
     return {
-      inReplyTo: message.id,
+      inReplyTo: typeof messageOrId === 'string' ? messageOrId : messageOrId.id,
       ok: false,
       error: toRemoteErrorInfo(error, this.#options.exposeErrorStack === true),
     };

@@ -15,7 +15,10 @@ export interface PendingRepliesOptions {
 interface Pending {
   readonly name: string;
   readonly deferred: Deferred<unknown>;
-  readonly timer: NodeJS.Timeout;
+  readonly deadline: number;
+  readonly timeoutMs: number;
+  /** Only for a query with its own timeout; the rest share one timer. */
+  readonly timer: NodeJS.Timeout | undefined;
 }
 
 /**
@@ -23,10 +26,16 @@ interface Pending {
  * transport that carries replies on a separate channel (BullMQ, ZeroMQ, in-memory) keeps one.
  * Entries leave the map when the reply comes, when the caller times out or aborts (the deferred
  * settles), or on `rejectAll` at close — a late reply finds nothing and is dropped.
+ *
+ * Queries with the default timeout share one timer: they are kept in insertion order, which is
+ * deadline order, and the timer is armed for the oldest. That keeps a query's bookkeeping to a map
+ * entry, whatever the number in flight.
  */
 export class PendingReplies {
   readonly #pending = new Map<string, Pending>();
   readonly #timeoutMs: number;
+  #timer: NodeJS.Timeout | undefined;
+  #timerDeadline = 0;
 
   constructor(options: PendingRepliesOptions = {}) {
     this.#timeoutMs = options.timeoutMs ?? 30_000;
@@ -42,19 +51,30 @@ export class PendingReplies {
     return this.#pending.has(messageId);
   }
 
-  /** Registers a query before it is sent. */
+  /** Registers a query before it is sent. `timeoutMs` overrides the default for this one query. */
   add(
     messageId: string,
     messageName: string,
     deferred: Deferred<unknown>,
     timeoutMs = this.#timeoutMs,
   ): void {
-    const timer = setTimeout(() => deferred.reject(new TimeoutError(messageName, timeoutMs)), timeoutMs);
-    this.#pending.set(messageId, { name: messageName, deferred, timer });
+    const shared = timeoutMs === this.#timeoutMs;
+    const timer = shared
+      ? undefined
+      : setTimeout(() => deferred.reject(new TimeoutError(messageName, timeoutMs)), timeoutMs);
+    const entry: Pending = {
+      name: messageName,
+      deferred,
+      deadline: Date.now() + timeoutMs,
+      timeoutMs,
+      timer,
+    };
+    this.#pending.set(messageId, entry);
+    if (shared && this.#timer === undefined) this.#arm(entry.deadline);
     deferred.onSettled(() => {
-      clearTimeout(timer);
-      const entry = this.#pending.get(messageId);
-      if (entry?.deferred === deferred) this.#pending.delete(messageId);
+      if (entry.timer !== undefined) clearTimeout(entry.timer);
+      if (this.#pending.get(messageId) === entry) this.#pending.delete(messageId);
+      if (this.#pending.size === 0) this.#disarm();
     });
   }
 
@@ -75,5 +95,30 @@ export class PendingReplies {
   /** Rejects every waiting query (on close or connection loss). */
   rejectAll(error: unknown): void {
     for (const entry of [...this.#pending.values()]) entry.deferred.reject(error);
+    this.#disarm();
+  }
+
+  #arm(deadline: number): void {
+    this.#timerDeadline = deadline;
+    this.#timer = setTimeout(() => this.#expire(), Math.max(0, deadline - Date.now()));
+  }
+
+  #disarm(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  /** Rejects every shared-timer query whose deadline passed, then re-arms for the next one. */
+  #expire(): void {
+    this.#timer = undefined;
+    const now = Date.now();
+    for (const entry of [...this.#pending.values()]) {
+      if (entry.timer !== undefined) continue;
+      if (entry.deadline > now) {
+        this.#arm(entry.deadline);
+        return;
+      }
+      entry.deferred.reject(new TimeoutError(entry.name, entry.timeoutMs));
+    }
   }
 }
