@@ -18,7 +18,7 @@ export interface BullMQConsumerOptions extends ReceiverOptions {
   /**
    * ioredis options, a `redis://` URL, or an existing ioredis `Redis`/`Cluster`. From options or a
    * URL the worker's connections get `maxRetriesPerRequest: null`, which BullMQ requires of a
-   * worker; an instance you pass must already have it. One more connection publishes query replies.
+   * worker; an instance you pass must already have it. One more connection publishes query replies (each reply is awaited before the job completes).
    * @default { host: '127.0.0.1', port: 6379 }
    */
   readonly connection?: RedisConnection | undefined;
@@ -83,7 +83,7 @@ export class BullMQConsumer {
     this.#onError = options.onError;
     this.#closeTimeoutMs = options.closeTimeoutMs ?? 10_000;
     const connection = options.connection ?? { host: '127.0.0.1', port: 6379 };
-    this.#publisher = openRedis(connection, { enableAutoPipelining: true, maxRetriesPerRequest: 3 }, true);
+    this.#publisher = openRedis(connection, { maxRetriesPerRequest: 3 }, true);
     this.#publisher.client.on('error', () => undefined);
     this.#worker = new Worker(options.queueName, (job: Job) => this.#process(job), {
       connection: workerConnection(connection),
@@ -148,9 +148,7 @@ export class BullMQConsumer {
     }
     const result = await this.#receiver.receive(envelope.envelope);
     if (envelope.replyTo !== undefined && result.reply !== undefined) {
-      // Not awaited: the caller's latency is the same, and the worker slot frees a round trip sooner.
-      // Replies issued in the same tick leave as one write (auto-pipelining).
-      void this.#reply(envelope.replyTo, result.reply);
+      await this.#reply(envelope.replyTo, result.reply);
     }
     if (result.ok) return;
     this.#report(result.error, job);
