@@ -198,6 +198,7 @@ export class BullMQProducer implements MessageProducer {
     } catch (error) {
       return Promise.reject(error);
     }
+    if (replies && !this.#pending.add(message.id, message.name, deferred)) return Promise.resolve();
     const sent = new Promise<void>((resolve, reject) => {
       this.#batch.push({
         name: message.name,
@@ -213,7 +214,6 @@ export class BullMQProducer implements MessageProducer {
       });
     });
     if (replies) {
-      this.#pending.add(message.id, message.name, deferred);
       // A failed send settles the query too, so its caller is not left waiting for the timeout.
       sent.catch((error: unknown) => this.#pending.reject(message.id, error));
     }

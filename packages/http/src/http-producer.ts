@@ -158,7 +158,7 @@ export class HttpProducer implements MessageProducer {
     this.#inFlight++;
     try {
       if (query) {
-        this.#pending.add(message.id, message.name, deferred, this.#replyTimeoutMs);
+        if (!this.#pending.add(message.id, message.name, deferred, this.#replyTimeoutMs)) return;
         await this.#query(message, body, deferred);
       } else await this.#send(message, body);
     } finally {

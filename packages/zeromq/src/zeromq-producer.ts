@@ -207,7 +207,7 @@ export class ZeroMQProducer implements MessageProducer {
     if (deferred?.settled === true) return Promise.resolve();
     const body = this.#codec.encode(message);
     if (deferred === undefined) return writer.write([message.id, body]);
-    this.#pending.add(message.id, message.name, deferred);
+    if (!this.#pending.add(message.id, message.name, deferred)) return Promise.resolve();
     this.#reading ??= this.#readReplies(this.#dealer!);
     // A failed write rejects the deferred too, which takes the query out of the pending replies.
     return writer.write([message.id, body], deferred);

@@ -51,8 +51,7 @@ export class InMemoryProducer implements MessageProducer {
     const data = this.#codec.encode(message);
     const wantsReply = deferred !== undefined && message.kind === 'query';
     if (wantsReply) {
-      if (deferred.settled) return;
-      this.#pending.add(message.id, message.name, deferred);
+      if (deferred.settled || !this.#pending.add(message.id, message.name, deferred)) return;
     }
     const reply = wantsReply ? (answer: WireData) => this.#onReply(answer) : undefined;
     if (!this.#channel.send({ data, reply })) {

@@ -52,6 +52,17 @@ describe('PendingReplies', () => {
     expect(pending.size).toBe(0);
   });
 
+  it('refuses a second query with an id that is already waiting', async () => {
+    const pending = new PendingReplies();
+    const first = new Deferred<unknown>();
+    const second = new Deferred<unknown>();
+    expect(pending.add('same', 'Q', first)).toBe(true);
+    expect(pending.add('same', 'Q', second)).toBe(false);
+    await expect(second.promise).rejects.toMatchObject({ code: ErrorCode.TransportError });
+    pending.settle({ inReplyTo: 'same', ok: true, result: 'first' });
+    await expect(first.promise).resolves.toBe('first');
+  });
+
   it('forgets a query whose caller gave up, and rejects all on close', async () => {
     const pending = new PendingReplies();
     const gaveUp = new Deferred<unknown>();

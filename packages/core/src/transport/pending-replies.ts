@@ -1,6 +1,6 @@
 import type { Reply } from '../codec/message-codec.ts';
 import type { Deferred } from '../deferred.ts';
-import { RemoteError, TimeoutError } from '../errors.ts';
+import { RemoteError, TimeoutError, TransportError } from '../errors.ts';
 
 /** Options of {@link PendingReplies}. */
 export interface PendingRepliesOptions {
@@ -51,13 +51,25 @@ export class PendingReplies {
     return this.#pending.has(messageId);
   }
 
-  /** Registers a query before it is sent. `timeoutMs` overrides the default for this one query. */
+  /**
+   * Registers a query before it is sent. `timeoutMs` overrides the default for this one query.
+   * Returns false — and rejects `deferred` with `SWITCHYARD_TRANSPORT_ERROR` — when a query with the
+   * same id is already waiting: its reply could not tell the two apart, so do not send this one.
+   */
   add(
     messageId: string,
     messageName: string,
     deferred: Deferred<unknown>,
     timeoutMs = this.#timeoutMs,
-  ): void {
+  ): boolean {
+    if (this.#pending.has(messageId)) {
+      deferred.reject(
+        new TransportError(
+          `A query with id "${messageId}" is already waiting for its reply; message ids must be unique`,
+        ),
+      );
+      return false;
+    }
     const shared = timeoutMs === this.#timeoutMs;
     const timer = shared
       ? undefined
@@ -76,6 +88,7 @@ export class PendingReplies {
       if (this.#pending.get(messageId) === entry) this.#pending.delete(messageId);
       if (this.#pending.size === 0) this.#disarm();
     });
+    return true;
   }
 
   /** Settles the query a reply belongs to. Returns false for a reply nobody waits for (late or foreign). */
