@@ -155,3 +155,14 @@ export async function untilCount(count: () => number, target: number, timeoutMs 
     await new Promise((resolve) => setImmediate(resolve));
   }
 }
+
+/** Runs `ops` calls of `once` with `concurrency` of them in flight at a time. */
+export function lanes(once: (index: number) => Promise<void>, concurrency: number) {
+  return async (ops: number): Promise<void> => {
+    let next = 0;
+    const lane = async (): Promise<void> => {
+      while (next < ops) await once(next++);
+    };
+    await Promise.all(Array.from({ length: Math.min(concurrency, ops) }, lane));
+  };
+}

@@ -13,18 +13,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import { BullMQConsumer, BullMQProducer } from '@switchyard/bullmq';
-import {
-  CommandBus,
-  CommandRouter,
-  defineCommand,
-  defineQuery,
-  QueryBus,
-  QueryRouter,
-} from '@switchyard/core';
 import { type Job, type JobsOptions, Queue, QueueEvents, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { compareLatency, compareThroughput, untilCount } from '../lib/measure.ts';
 import { REDIS_URL, redisUnavailable } from '../lib/redis.ts';
+import { Add, Ping, receivingBuses, sendingBuses } from '../lib/transport-fixtures.ts';
 import type { BenchResult, BenchScenario } from '../lib/types.ts';
 
 const COMMAND_OPS = 4_000;
@@ -37,9 +30,6 @@ const JOB_OPTIONS = {
   removeOnComplete: { age: 3_600, count: 10_000 },
   removeOnFail: false,
 } satisfies JobsOptions;
-
-const Register = defineCommand<{ n: number }>('Register');
-const Double = defineQuery<{ n: number }, number>('Double');
 
 async function deleteKeys(prefix: string): Promise<void> {
   const redis = new Redis(REDIS_URL);
@@ -59,19 +49,13 @@ async function commands(): Promise<BenchResult[]> {
   const syPrefix = `sy-bench-${randomUUID().slice(0, 8)}`;
   const rawPrefix = `sy-bench-raw-${randomUUID().slice(0, 8)}`;
   // Switchyard
-  let handled = 0;
-  const workRouter = new CommandRouter();
-  workRouter.route(Register).to(() => {
-    handled++;
-  });
-  const workBus = new CommandBus();
-  workBus.use(workRouter);
+  const receiver = receivingBuses();
   const consumer = new BullMQConsumer({
     queueName: 'commands',
     prefix: syPrefix,
     connection: REDIS_URL,
     concurrency: CONCURRENCY,
-    commandBus: workBus,
+    commandBus: receiver.commandBus,
   });
   const producer = new BullMQProducer({
     queueName: 'commands',
@@ -79,10 +63,7 @@ async function commands(): Promise<BenchResult[]> {
     connection: REDIS_URL,
     ...JOB_OPTIONS,
   });
-  const sendRouter = new CommandRouter();
-  sendRouter.route(Register).to(producer);
-  const sendBus = new CommandBus();
-  sendBus.use(sendRouter);
+  const { commandBus: sendBus } = sendingBuses(producer);
   // Raw BullMQ
   let rawHandled = 0;
   const connection = { url: REDIS_URL };
@@ -102,9 +83,9 @@ async function commands(): Promise<BenchResult[]> {
   const subject = {
     name: 'switchyard BullMQProducer + BullMQConsumer',
     run: async (ops: number) => {
-      const target = handled + ops;
-      await Promise.all(Array.from({ length: ops }, (_, n) => sendBus.dispatch(Register.create({ n }))));
-      await untilCount(() => handled, target);
+      const target = receiver.handled() + ops;
+      await Promise.all(Array.from({ length: ops }, (_, n) => sendBus.dispatch(Ping.create({ n }))));
+      await untilCount(receiver.handled, target);
     },
   };
   try {
@@ -116,7 +97,7 @@ async function commands(): Promise<BenchResult[]> {
         name: 'raw bullmq Queue.add one by one + Worker',
         run: async (ops) => {
           const target = rawHandled + ops;
-          for (let n = 0; n < ops; n++) await queue.add('Register', { n }, JOB_OPTIONS);
+          for (let n = 0; n < ops; n++) await queue.add(Ping.name, { n }, JOB_OPTIONS);
           await untilCount(() => rawHandled, target);
         },
       },
@@ -129,7 +110,7 @@ async function commands(): Promise<BenchResult[]> {
         name: 'raw bullmq Queue.add all at once + Worker',
         run: async (ops) => {
           const target = rawHandled + ops;
-          await Promise.all(Array.from({ length: ops }, (_, n) => queue.add('Register', { n }, JOB_OPTIONS)));
+          await Promise.all(Array.from({ length: ops }, (_, n) => queue.add(Ping.name, { n }, JOB_OPTIONS)));
           await untilCount(() => rawHandled, target);
         },
       },
@@ -149,16 +130,13 @@ async function queries(): Promise<BenchResult[]> {
   const syPrefix = `sy-bench-${randomUUID().slice(0, 8)}`;
   const rawPrefix = `sy-bench-raw-${randomUUID().slice(0, 8)}`;
   // Switchyard
-  const workRouter = new QueryRouter();
-  workRouter.route(Double).to((query) => query.payload.n * 2);
-  const workBus = new QueryBus();
-  workBus.use(workRouter);
+  const receiver = receivingBuses();
   const consumer = new BullMQConsumer({
     queueName: 'queries',
     prefix: syPrefix,
     connection: REDIS_URL,
     concurrency: CONCURRENCY,
-    queryBus: workBus,
+    queryBus: receiver.queryBus,
   });
   const producer = new BullMQProducer({
     queueName: 'queries',
@@ -166,10 +144,7 @@ async function queries(): Promise<BenchResult[]> {
     connection: REDIS_URL,
     ...JOB_OPTIONS,
   });
-  const sendRouter = new QueryRouter();
-  sendRouter.route(Double).to(producer);
-  const sendBus = new QueryBus();
-  sendBus.use(sendRouter);
+  const { queryBus: sendBus } = sendingBuses(producer);
   // Raw BullMQ: the documented request/response pattern.
   const connection = { url: REDIS_URL };
   const queue = new Queue('queries', { connection, prefix: rawPrefix });
@@ -201,7 +176,7 @@ async function queries(): Promise<BenchResult[]> {
         name: 'switchyard BullMQProducer (pub/sub replies)',
         once: async () => {
           const value = ++n;
-          if ((await sendBus.dispatch(Double.create({ n: value }))) !== value * 2)
+          if ((await sendBus.dispatch(Add.create({ a: value, b: value }))).sum !== value * 2)
             throw new Error('wrong reply');
         },
       },
@@ -210,7 +185,7 @@ async function queries(): Promise<BenchResult[]> {
         once: async () => {
           const value = ++n;
           // Raw BullMQ keeps completed jobs so waitUntilFinished can read the result.
-          const job = await queue.add('Double', { n: value }, { ...JOB_OPTIONS, attempts: 1 });
+          const job = await queue.add(Add.name, { n: value }, { ...JOB_OPTIONS, attempts: 1 });
           if ((await job.waitUntilFinished(queueEvents, 30_000)) !== value * 2)
             throw new Error('wrong reply');
         },

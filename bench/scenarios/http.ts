@@ -4,18 +4,10 @@
  * envelope to the same consumer with the same connections and concurrency, and against `fetch`.
  * Client and server share this process (and its two cores), so both sides pay the server's cost.
  */
-import { randomUUID } from 'node:crypto';
-import {
-  CommandBus,
-  CommandRouter,
-  defineCommand,
-  defineQuery,
-  QueryBus,
-  QueryRouter,
-} from '@switchyard/core';
 import { HttpConsumer, HttpProducer } from '@switchyard/http';
 import { Pool } from 'undici';
-import { compareLatency, compareThroughput } from '../lib/measure.ts';
+import { compareLatency, compareThroughput, lanes as lanesOf } from '../lib/measure.ts';
+import { Add, Ping, rawEnvelope, receivingBuses, sendingBuses } from '../lib/transport-fixtures.ts';
 import type { BenchResult, BenchScenario } from '../lib/types.ts';
 
 const CONNECTIONS = 16;
@@ -23,58 +15,20 @@ const CONCURRENCY = 64;
 const OPS = 6_000;
 const LATENCY_OPS = 6_000;
 
-const Ping = defineCommand<{ n: number }>('bench.Ping');
-const Add = defineQuery<{ a: number; b: number }, { sum: number }>('bench.Add');
-
 /** Runs `ops` calls of `once`, `concurrency` at a time. */
 function lanes(once: (index: number) => Promise<void>, concurrency = CONCURRENCY) {
-  return async (ops: number): Promise<void> => {
-    let next = 0;
-    const lane = async (): Promise<void> => {
-      while (next < ops) await once(next++);
-    };
-    await Promise.all(Array.from({ length: Math.min(concurrency, ops) }, lane));
-  };
-}
-
-function envelope(kind: 'command' | 'query', name: string, payload: unknown): string {
-  return JSON.stringify({
-    v: 1,
-    id: randomUUID(),
-    kind,
-    name,
-    payload,
-    metadata: {},
-    createdAt: new Date().toISOString(),
-  });
+  return lanesOf(once, concurrency);
 }
 
 async function run(): Promise<BenchResult[]> {
   // Receiving side.
-  let handled = 0;
-  const receiveCommands = new CommandRouter();
-  receiveCommands.route(Ping).to(() => {
-    handled++;
-  });
-  const receiveQueries = new QueryRouter();
-  receiveQueries.route(Add).to((query) => ({ sum: query.payload.a + query.payload.b }));
-  const serverCommands = new CommandBus();
-  serverCommands.use(receiveCommands);
-  const serverQueries = new QueryBus();
-  serverQueries.use(receiveQueries);
-  const consumer = new HttpConsumer({ commandBus: serverCommands, queryBus: serverQueries });
+  const receiver = receivingBuses();
+  const consumer = new HttpConsumer({ commandBus: receiver.commandBus, queryBus: receiver.queryBus });
   const { url } = await consumer.listen();
 
   // Sending side: Switchyard.
   const producer = new HttpProducer({ url, connections: CONNECTIONS });
-  const sendCommands = new CommandRouter();
-  sendCommands.route(Ping).to(producer);
-  const commandBus = new CommandBus();
-  commandBus.use(sendCommands);
-  const sendQueries = new QueryRouter();
-  sendQueries.route(Add).to(producer);
-  const queryBus = new QueryBus();
-  queryBus.use(sendQueries);
+  const { commandBus, queryBus } = sendingBuses(producer);
 
   // Sending side: raw undici and fetch, same endpoint and envelope.
   const pool = new Pool(new URL(url).origin, { connections: CONNECTIONS });
@@ -84,7 +38,7 @@ async function run(): Promise<BenchResult[]> {
       path: '/',
       method: 'POST',
       headers,
-      body: envelope('command', Ping.name, { n }),
+      body: rawEnvelope('command', Ping.name, { n }),
     });
     await response.body.dump();
     if (response.statusCode !== 202) throw new Error(`raw command: HTTP ${response.statusCode}`);
@@ -94,7 +48,7 @@ async function run(): Promise<BenchResult[]> {
       path: '/',
       method: 'POST',
       headers,
-      body: envelope('query', Add.name, { a: n, b: 1 }),
+      body: rawEnvelope('query', Add.name, { a: n, b: 1 }),
     });
     const reply = JSON.parse(await response.body.text()) as { ok: boolean; result: { sum: number } };
     if (!reply.ok || reply.result.sum !== n + 1) throw new Error('raw query: wrong reply');
@@ -103,7 +57,7 @@ async function run(): Promise<BenchResult[]> {
     const response = await fetch(url, {
       method: 'POST',
       headers,
-      body: envelope('command', Ping.name, { n }),
+      body: rawEnvelope('command', Ping.name, { n }),
     });
     await response.arrayBuffer();
     if (response.status !== 202) throw new Error(`fetch command: HTTP ${response.status}`);
@@ -112,7 +66,7 @@ async function run(): Promise<BenchResult[]> {
     const response = await fetch(url, {
       method: 'POST',
       headers,
-      body: envelope('query', Add.name, { a: n, b: 1 }),
+      body: rawEnvelope('query', Add.name, { a: n, b: 1 }),
     });
     const reply = (await response.json()) as { ok: boolean; result: { sum: number } };
     if (!reply.ok || reply.result.sum !== n + 1) throw new Error('fetch query: wrong reply');
@@ -180,7 +134,7 @@ async function run(): Promise<BenchResult[]> {
         ops: LATENCY_OPS * 2,
       })),
     );
-    if (handled === 0) throw new Error('no command reached the consumer');
+    if (receiver.handled() === 0) throw new Error('no command reached the consumer');
   } finally {
     await producer.close();
     await pool.close();

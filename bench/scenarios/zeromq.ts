@@ -5,59 +5,28 @@
  * frame for queries. Both sides of each pair share this process, so both pay the receiving cost.
  */
 import { randomUUID } from 'node:crypto';
-import {
-  CommandBus,
-  CommandRouter,
-  defineCommand,
-  defineQuery,
-  QueryBus,
-  QueryRouter,
-} from '@switchyard/core';
 import { ZeroMQConsumer, ZeroMQProducer } from '@switchyard/zeromq';
 import { Dealer, Pull, Push, Router } from 'zeromq';
 import { compareLatency, compareThroughput, untilCount } from '../lib/measure.ts';
+import { Add, Ping, rawEnvelope, receivingBuses, sendingBuses } from '../lib/transport-fixtures.ts';
 import type { BenchResult, BenchScenario } from '../lib/types.ts';
 
 const COMMAND_OPS = 100_000;
 const QUERY_OPS = 200_000;
 const CONCURRENCY = 64;
 
-const Ping = defineCommand<{ n: number }>('bench.Ping');
-const Add = defineQuery<{ a: number; b: number }, { sum: number }>('bench.Add');
-
-function envelope(kind: 'command' | 'query', id: string, name: string, payload: unknown): string {
-  return JSON.stringify({ v: 1, id, kind, name, payload, metadata: {}, createdAt: new Date().toISOString() });
-}
-
 async function run(): Promise<BenchResult[]> {
   // --- Switchyard ------------------------------------------------------------------------------
-  let handled = 0;
-  const receiveCommands = new CommandRouter();
-  receiveCommands.route(Ping).to(() => {
-    handled++;
-  });
-  const receiveQueries = new QueryRouter();
-  receiveQueries.route(Add).to((query) => ({ sum: query.payload.a + query.payload.b }));
-  const serverCommands = new CommandBus();
-  serverCommands.use(receiveCommands);
-  const serverQueries = new QueryBus();
-  serverQueries.use(receiveQueries);
+  const receiver = receivingBuses();
   const consumer = new ZeroMQConsumer({
     commandEndpoint: 'tcp://127.0.0.1:0',
     queryEndpoint: 'tcp://127.0.0.1:0',
-    commandBus: serverCommands,
-    queryBus: serverQueries,
+    commandBus: receiver.commandBus,
+    queryBus: receiver.queryBus,
   });
   const bound = await consumer.start();
   const producer = new ZeroMQProducer({ commandEndpoint: bound.commands, queryEndpoint: bound.queries });
-  const sendCommands = new CommandRouter();
-  sendCommands.route(Ping).to(producer);
-  const commandBus = new CommandBus();
-  commandBus.use(sendCommands);
-  const sendQueries = new QueryRouter();
-  sendQueries.route(Add).to(producer);
-  const queryBus = new QueryBus();
-  queryBus.use(sendQueries);
+  const { commandBus, queryBus } = sendingBuses(producer);
 
   // --- raw zeromq.js: the same envelope, parsed on arrival ---------------------------------------
   let rawHandled = 0;
@@ -101,7 +70,7 @@ async function run(): Promise<BenchResult[]> {
   const rawQuery = async (n: number): Promise<void> => {
     const id = randomUUID();
     const reply = new Promise<{ result: { sum: number } }>((resolve) => waiting.set(id, resolve));
-    const frames = [id, envelope('query', id, Add.name, { a: n, b: 1 })];
+    const frames = [id, rawEnvelope('query', Add.name, { a: n, b: 1 }, id)];
     sending = sending.then(() => dealer.send(frames));
     await sending;
     if ((await reply).result.sum !== n + 1) throw new Error('raw query: wrong reply');
@@ -117,17 +86,16 @@ async function run(): Promise<BenchResult[]> {
         subject: {
           name: 'switchyard ZeroMQProducer',
           async run(ops) {
-            const target = handled + ops;
+            const target = receiver.handled() + ops;
             for (let n = 0; n < ops; n++) await commandBus.dispatch(Ping.create({ n }));
-            await untilCount(() => handled, target);
+            await untilCount(receiver.handled, target);
           },
         },
         baseline: {
           name: 'raw zeromq.js Push/Pull',
           async run(ops) {
             const target = rawHandled + ops;
-            for (let n = 0; n < ops; n++)
-              await push.send(envelope('command', randomUUID(), Ping.name, { n }));
+            for (let n = 0; n < ops; n++) await push.send(rawEnvelope('command', Ping.name, { n }));
             await untilCount(() => rawHandled, target);
           },
         },
