@@ -35,7 +35,6 @@ export class PendingReplies {
   readonly #pending = new Map<string, Pending>();
   readonly #timeoutMs: number;
   #timer: NodeJS.Timeout | undefined;
-  #timerDeadline = 0;
 
   constructor(options: PendingRepliesOptions = {}) {
     this.#timeoutMs = options.timeoutMs ?? 30_000;
@@ -112,7 +111,6 @@ export class PendingReplies {
   }
 
   #arm(deadline: number): void {
-    this.#timerDeadline = deadline;
     this.#timer = setTimeout(() => this.#expire(), Math.max(0, deadline - Date.now()));
   }
 
