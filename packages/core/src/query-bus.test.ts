@@ -2,6 +2,7 @@ import { describe, expect, expectTypeOf, it } from 'vitest';
 import type { Deferred } from './deferred.ts';
 import { defineQuery } from './definitions.ts';
 import { type DispatchError, ErrorCode, isSwitchyardError } from './errors.ts';
+import type { MessageProducer } from './message-producer.ts';
 import { QueryRouter } from './plugins/query-router.ts';
 import { QueryBus } from './query-bus.ts';
 
@@ -78,6 +79,29 @@ describe('QueryBus', () => {
     ).rejects.toMatchObject({
       code: ErrorCode.Aborted,
     });
+  });
+
+  it('bounds a dispatch by its timeout even while the producer is still blocked sending', async () => {
+    let releaseSend: (() => void) | undefined;
+    const stuck: MessageProducer = {
+      capabilities: { replies: true, confirmsHandling: false, durable: false },
+      produce: () =>
+        new Promise<void>((_resolve, reject) => {
+          releaseSend = () => reject(new Error('send gave up later'));
+        }),
+      close: async () => {},
+    };
+    const router = new QueryRouter();
+    router.route(GetUser).to(stuck);
+    const bus = new QueryBus();
+    bus.use(router);
+    const started = Date.now();
+    await expect(bus.dispatch(GetUser.create({ id: 'x' }), { timeoutMs: 30 })).rejects.toMatchObject({
+      code: ErrorCode.Timeout,
+    });
+    expect(Date.now() - started).toBeLessThan(1_000);
+    releaseSend?.(); // the late send failure must not surface as an unhandled rejection
+    await new Promise((resolve) => setTimeout(resolve, 10));
   });
 
   it('passes a finder rejection through finalize as a dispatch error', async () => {

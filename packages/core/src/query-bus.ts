@@ -145,7 +145,16 @@ function invokeFinder(context: DispatchContext): unknown {
   if (isMessageProducer(target)) {
     if (!target.capabilities.replies) return undefined;
     context.handled = true;
-    return target.produce(context.message as AnyMessage, context.deferred);
+    const deferred = context.deferred;
+    const produced = target.produce(context.message as AnyMessage, deferred);
+    if (!context.raceable) return produced;
+    // The caller's timeout or abort bounds the whole dispatch, also a send the transport is still
+    // blocked on (a full queue, a peer that never completes its handshake): stop waiting for the
+    // send once the deferred settles, and keep its late failure from going unhandled.
+    produced.catch(ignore);
+    return Promise.race([produced, deferred.promise.then(ignore, ignore)]);
   }
   return undefined;
 }
+
+function ignore(): void {}

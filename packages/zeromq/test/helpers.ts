@@ -84,3 +84,20 @@ export async function waitFor(condition: () => boolean, timeoutMs = 5_000): Prom
     await sleep(5);
   }
 }
+
+/**
+ * Starts a consumer, retrying while its fixed port is still held by a consumer closed a moment ago:
+ * libzmq releases a closed socket's listener in the background.
+ */
+export async function startOnReleasedPort<T>(start: () => Promise<T>, timeoutMs = 5_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await start();
+    } catch (error) {
+      const inUse = String((error as { cause?: { code?: unknown } }).cause?.code) === 'EADDRINUSE';
+      if (!inUse || Date.now() > deadline) throw error;
+      await sleep(50);
+    }
+  }
+}

@@ -11,6 +11,7 @@ import {
   Slow,
   sendingSide,
   sleep,
+  startOnReleasedPort,
   waitFor,
 } from './helpers.ts';
 
@@ -120,8 +121,11 @@ describe('zeromq faults: consumer restarted', () => {
     expect(first.queries).toContain('old');
 
     const second = receivingSide();
-    consumer = new ZeroMQConsumer({ queryEndpoint: endpoint, ...second });
-    await consumer.start();
+    consumer = await startOnReleasedPort(async () => {
+      const restarted = new ZeroMQConsumer({ queryEndpoint: endpoint, ...second });
+      await restarted.start();
+      return restarted;
+    });
     cleanups.push(() => consumer.close());
     // At-most-once: a query written into the dying connection is lost and times out, so the first
     // probe may need a retry while the Dealer notices the disconnect and reconnects by itself.
