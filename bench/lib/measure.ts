@@ -110,26 +110,33 @@ async function sampleLatency(
 }
 
 /**
- * Runs `ops` operations with `concurrency` in flight for each side (interleaved halves) and reports
- * throughput, p50 and p99 latency of both.
+ * Runs `ops` operations with `concurrency` in flight for each side (four interleaved slices each)
+ * and reports median throughput, p50 and p99 latency of both.
  */
 export async function compareLatency(options: LatencyOptions): Promise<BenchResult[]> {
   const warm = Math.max(options.concurrency, Math.floor(options.ops / 10));
   await sampleLatency(options.subject, options.concurrency, warm);
   await sampleLatency(options.baseline, options.concurrency, warm);
-  const half = Math.ceil(options.ops / 2);
+  // Four interleaved slices per side (ABBA BAAB): drift on this shared machine hits both alike.
+  const slice = Math.ceil(options.ops / 4);
   const subject: number[] = [];
   const baseline: number[] = [];
   const rates = { subject: [] as number[], baseline: [] as number[] };
-  for (const order of [0, 1]) {
-    for (const side of order === 0
-      ? (['subject', 'baseline'] as const)
-      : (['baseline', 'subject'] as const)) {
-      const t0 = process.hrtime.bigint();
-      const samples = await sampleLatency(options[side], options.concurrency, half);
-      rates[side].push(half / (Number(process.hrtime.bigint() - t0) / 1e9));
-      (side === 'subject' ? subject : baseline).push(...samples);
-    }
+  const order = [
+    'subject',
+    'baseline',
+    'baseline',
+    'subject',
+    'baseline',
+    'subject',
+    'subject',
+    'baseline',
+  ] as const;
+  for (const side of order) {
+    const t0 = process.hrtime.bigint();
+    const samples = await sampleLatency(options[side], options.concurrency, slice);
+    rates[side].push(slice / (Number(process.hrtime.bigint() - t0) / 1e9));
+    (side === 'subject' ? subject : baseline).push(...samples);
   }
   const baselineName = options.baseline.name;
   const row = (metric: string, unit: 'ops/s' | 'ms', s: number, b: number): BenchResult => ({
