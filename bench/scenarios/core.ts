@@ -3,6 +3,7 @@
  * of the same handler and against @nestjs/cqrs, measured side by side in one run.
  */
 import 'reflect-metadata';
+import { randomUUID } from 'node:crypto';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import {
@@ -79,6 +80,15 @@ class NestRegister {
     this.n = n;
   }
 }
+/** A Nest command that carries what a Switchyard message carries: a UUID and a creation time. */
+class NestRegisterWithId {
+  readonly id = randomUUID();
+  readonly createdAt = new Date();
+  readonly n: number;
+  constructor(n: number) {
+    this.n = n;
+  }
+}
 class NestDouble {
   readonly n: number;
   constructor(n: number) {
@@ -96,6 +106,11 @@ class NestRegisterHandler {
     return handle(command);
   }
 }
+class NestRegisterWithIdHandler {
+  execute(command: NestRegisterWithId) {
+    return handle(command);
+  }
+}
 class NestDoubleHandler {
   execute(query: NestDouble) {
     return find(query);
@@ -109,12 +124,20 @@ class NestListenerA {
 class NestListenerB extends NestListenerA {}
 class NestListenerC extends NestListenerA {}
 CommandHandler(NestRegister)(NestRegisterHandler);
+CommandHandler(NestRegisterWithId)(NestRegisterWithIdHandler);
 QueryHandler(NestDouble)(NestDoubleHandler);
 for (const listener of [NestListenerA, NestListenerB, NestListenerC]) EventsHandler(NestRegistered)(listener);
 class NestApp {}
 Module({
   imports: [CqrsModule.forRoot()],
-  providers: [NestRegisterHandler, NestDoubleHandler, NestListenerA, NestListenerB, NestListenerC],
+  providers: [
+    NestRegisterHandler,
+    NestRegisterWithIdHandler,
+    NestDoubleHandler,
+    NestListenerA,
+    NestListenerB,
+    NestListenerC,
+  ],
 })(NestApp);
 
 async function nest() {
@@ -148,6 +171,15 @@ export const scenario: BenchScenario = {
         baseline: {
           name: '@nestjs/cqrs CommandBus',
           run: sequential((n) => ns.commandBus.execute(new NestRegister(n))),
+        },
+      }),
+      await compareThroughput({
+        name: 'core: command dispatch via router to async handler',
+        ops: OPS,
+        subject: { name: 'switchyard', run: command },
+        baseline: {
+          name: '@nestjs/cqrs, command with UUID + Date',
+          run: sequential((n) => ns.commandBus.execute(new NestRegisterWithId(n))),
         },
       }),
       await compareThroughput({
