@@ -3,7 +3,6 @@ import type { MessageCodec, Reply, WireData } from '../codec/message-codec.ts';
 import type { CommandBus } from '../command-bus.ts';
 import { type AnyDefinition, DefinitionRegistry, validateMessage } from '../definitions.ts';
 import {
-  DecodeError,
   ErrorCode,
   isSwitchyardError,
   NoHandlerError,
@@ -201,7 +200,7 @@ export class MessageReceiver {
 }
 
 function classify(error: unknown): ReceiveFailure {
-  if (!isSwitchyardError(error)) return error instanceof DecodeError ? 'decode' : 'handler';
+  if (!isSwitchyardError(error)) return 'handler';
   switch (error.code) {
     case ErrorCode.DecodeError:
       return 'decode';
