@@ -7,13 +7,18 @@ export type Frames = MessageLike | MessageLike[];
 /** The part of a zeromq.js socket the writer needs. */
 export interface SendingSocket {
   send(message: Frames): Promise<void>;
+  /** ZMQ_SNDTIMEO; the writer keeps it at 0 and raises it only while it waits for room. */
+  sendTimeout: number;
 }
 
 /** Options of the {@link SocketWriter}. */
 export interface SocketWriterOptions {
   /** Sends waiting behind the one in progress before `write` rejects with `BackpressureError`. */
   readonly maxQueued: number;
-  /** The socket's send timeout, for error messages. */
+  /**
+   * How long a send may wait for room on the socket (high-water mark reached, or no peer with
+   * `immediate`) before it fails; `0` fails at once, `-1` waits for ever.
+   */
   readonly sendTimeoutMs: number;
   /** Names the socket in error messages, e.g. `"command socket tcp://host:5555"`. */
   readonly label: string;
@@ -33,6 +38,11 @@ interface Job {
  * full, and with `TransportError` when the socket could not take the message within its send timeout
  * (high-water mark reached, or no peer) — then every write waiting behind it fails too, instead of
  * each waiting its own timeout in turn.
+ *
+ * Sends are tried without waiting first (the socket's ZMQ_SNDTIMEO is 0): zeromq.js then hands the
+ * message to libzmq at once, skipping the readiness check (a `ZMQ_EVENTS` query, often a system call)
+ * that it makes before every send with a timeout. Only a send that finds no room (`EAGAIN`) is tried
+ * again with the configured timeout, which makes zeromq.js wait for the socket to become writable.
  */
 export class SocketWriter {
   readonly #socket: SendingSocket;
@@ -46,6 +56,7 @@ export class SocketWriter {
   constructor(socket: SendingSocket, options: SocketWriterOptions) {
     this.#socket = socket;
     this.#options = options;
+    socket.sendTimeout = 0;
   }
 
   /** Writes waiting behind the one in progress. */
@@ -65,7 +76,7 @@ export class SocketWriter {
       this.#busy = true;
       let sending: Promise<void>;
       try {
-        sending = this.#socket.send(frames);
+        sending = this.#send(frames);
       } catch (cause) {
         this.#busy = false;
         const error = this.#toError(cause);
@@ -126,6 +137,24 @@ export class SocketWriter {
     this.#rejectQueued(new ProducerClosedError('The producer closed before the message was written'));
   }
 
+  /**
+   * Hands `frames` to the socket without waiting; if there is no room and the options allow a wait,
+   * tries once more with the send timeout raised, so zeromq.js polls until the socket is writable.
+   */
+  #send(frames: Frames): Promise<void> {
+    const socket = this.#socket;
+    const sending = socket.send(frames);
+    const waitMs = this.#options.sendTimeoutMs;
+    if (waitMs === 0) return sending;
+    return sending.then(undefined, (cause: unknown) => {
+      if ((cause as { code?: unknown } | undefined)?.code !== 'EAGAIN' || this.#closed) throw cause;
+      socket.sendTimeout = waitMs;
+      const waiting = socket.send(frames);
+      socket.sendTimeout = 0;
+      return waiting;
+    });
+  }
+
   readonly #sent = (): void => {
     this.#busy = false;
     this.#next();
@@ -150,7 +179,7 @@ export class SocketWriter {
       this.#busy = true;
       let sending: Promise<void>;
       try {
-        sending = this.#socket.send(job.frames);
+        sending = this.#send(job.frames);
       } catch (cause) {
         this.#busy = false;
         job.reject(this.#toError(cause));

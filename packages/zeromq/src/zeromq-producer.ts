@@ -53,7 +53,8 @@ export interface ZeroMQProducerOptions extends ZeroMQSocketOptions {
   readonly sendHighWaterMark?: number | undefined;
   /**
    * How long a send may wait for room below the high-water mark (or, with `immediate`, for a
-   * connected consumer) before it rejects with `SWITCHYARD_TRANSPORT_ERROR` (ZMQ_SNDTIMEO).
+   * connected consumer) before it rejects with `SWITCHYARD_TRANSPORT_ERROR`. `0` rejects at once,
+   * `-1` waits for ever. Sends that find room never wait, whatever this is.
    * @default 5_000
    */
   readonly sendTimeoutMs?: number | undefined;
@@ -124,7 +125,6 @@ export class ZeroMQProducer implements MessageProducer {
     const socketOptions = {
       ...tuning,
       sendHighWaterMark: options.sendHighWaterMark ?? 1_000,
-      sendTimeout: sendTimeoutMs,
       immediate: options.immediate ?? false,
       ...(curve === undefined
         ? {}

@@ -91,6 +91,29 @@ describe('zeromq faults: no consumer running', () => {
     );
   });
 
+  it('with sendTimeoutMs 0, rejects at once when the high-water mark is reached', async () => {
+    const producer = track(
+      new ZeroMQProducer({
+        commandEndpoint: `tcp://127.0.0.1:${await freePort()}`,
+        sendHighWaterMark: 2,
+        sendTimeoutMs: 0,
+      }),
+    );
+    const outcomes: string[] = [];
+    for (let n = 0; n < 20; n++) {
+      try {
+        await producer.produce(Ping.create({ n }));
+        outcomes.push('queued');
+      } catch (error) {
+        outcomes.push(isSwitchyardError(error, ErrorCode.TransportError) ? 'refused' : String(error));
+      }
+    }
+    // A few fit below the mark (libzmq rounds it per pipe); every send after that is refused.
+    const firstRefusal = outcomes.indexOf('refused');
+    expect(firstRefusal).toBeGreaterThanOrEqual(2);
+    expect(outcomes.slice(firstRefusal).every((outcome) => outcome === 'refused')).toBe(true);
+  });
+
   it('with immediate, rejects a command at the send timeout when no consumer is connected', async () => {
     const endpoint = `tcp://127.0.0.1:${await freePort()}`;
     const producer = track(
