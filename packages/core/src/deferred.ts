@@ -19,7 +19,8 @@ export class Deferred<T> {
   #resolve!: (value: T | PromiseLike<T>) => void;
   #reject!: (reason: unknown) => void;
   #settled = false;
-  #callbacks: (() => void)[] | undefined;
+  /** One callback held as is (the common case), several in an array. */
+  #callbacks: (() => void) | (() => void)[] | undefined;
   #controller: AbortController | undefined;
 
   constructor() {
@@ -81,8 +82,10 @@ export class Deferred<T> {
       callback();
       return;
     }
-    if (this.#callbacks === undefined) this.#callbacks = [callback];
-    else this.#callbacks.push(callback);
+    const callbacks = this.#callbacks;
+    if (callbacks === undefined) this.#callbacks = callback;
+    else if (typeof callbacks === 'function') this.#callbacks = [callbacks, callback];
+    else callbacks.push(callback);
   }
 
   #afterSettle(): void {
@@ -90,6 +93,7 @@ export class Deferred<T> {
     const callbacks = this.#callbacks;
     if (callbacks === undefined) return;
     this.#callbacks = undefined;
-    for (const callback of callbacks) callback();
+    if (typeof callbacks === 'function') callbacks();
+    else for (const callback of callbacks) callback();
   }
 }

@@ -7,10 +7,11 @@ import {
   JsonCodec,
   type MessageCodec,
   type MessageProducer,
-  PendingReplies,
   type ProducerCapabilities,
   ProducerClosedError,
+  RemoteError,
   type Reply,
+  TimeoutError,
   TransportError,
   type WireData,
 } from '@switchyard/core';
@@ -64,7 +65,13 @@ export interface HttpProducerOptions {
    * @default { retries: 2, delayMs: 100, maxDelayMs: 2_000 }
    */
   readonly retry?: RetryOptions | false | undefined;
-  /** Reject a query with `SWITCHYARD_TIMEOUT` if no reply came in this time. @default 30_000 */
+  /**
+   * How long the consumer may take to answer a query once its request is sent (undici's headers
+   * timeout for query requests: queries often take longer than commands). Past it the request is
+   * cancelled and the query rejects with `SWITCHYARD_TIMEOUT`. A caller's own `timeoutMs` bounds the
+   * whole dispatch, connection and retries included.
+   * @default 30_000
+   */
   readonly replyTimeoutMs?: number | undefined;
   /** `close()`: how long to let requests in flight finish before cancelling them. @default 10_000 */
   readonly closeTimeoutMs?: number | undefined;
@@ -99,7 +106,6 @@ export class HttpProducer implements MessageProducer {
   readonly #path: string;
   readonly #endpoint: string;
   readonly #codec: MessageCodec;
-  readonly #pending: PendingReplies;
   readonly #replyTimeoutMs: number;
   readonly #closeTimeoutMs: number;
   readonly #staticHeaders: Readonly<Record<string, string>>;
@@ -111,6 +117,7 @@ export class HttpProducer implements MessageProducer {
   #closed = false;
   #closing: Promise<void> | undefined;
   #inFlight = 0;
+  #queriesInFlight = 0;
   #idle: (() => void) | undefined;
 
   constructor(options: HttpProducerOptions) {
@@ -123,7 +130,6 @@ export class HttpProducer implements MessageProducer {
     this.#codec = options.codec ?? new JsonCodec();
     this.#replyTimeoutMs = options.replyTimeoutMs ?? 30_000;
     this.#closeTimeoutMs = options.closeTimeoutMs ?? 10_000;
-    this.#pending = new PendingReplies({ timeoutMs: this.#replyTimeoutMs });
     const headers = options.headers;
     this.#headerFactory = typeof headers === 'function' ? headers : undefined;
     this.#staticHeaders = {
@@ -147,7 +153,7 @@ export class HttpProducer implements MessageProducer {
 
   /** Queries waiting for their reply. */
   get pendingReplies(): number {
-    return this.#pending.size;
+    return this.#queriesInFlight;
   }
 
   async produce(message: AnyMessage, deferred?: Deferred<unknown>): Promise<void> {
@@ -158,8 +164,12 @@ export class HttpProducer implements MessageProducer {
     this.#inFlight++;
     try {
       if (query) {
-        if (!this.#pending.add(message.id, message.name, deferred, this.#replyTimeoutMs)) return;
-        await this.#query(message, body, deferred);
+        this.#queriesInFlight++;
+        try {
+          await this.#query(message, body, deferred);
+        } finally {
+          this.#queriesInFlight--;
+        }
       } else await this.#send(message, body);
     } finally {
       this.#inFlight--;
@@ -194,7 +204,7 @@ export class HttpProducer implements MessageProducer {
       clearTimeout(timer);
       if (!drained) {
         const error = new ProducerClosedError('The producer closed before the answer arrived');
-        this.#pending.rejectAll(error);
+        // Every request still in flight fails with `error`, which rejects its query or command.
         await this.#pool.destroy(error);
         return;
       }
@@ -256,15 +266,18 @@ export class HttpProducer implements MessageProducer {
           { status: response.statusCode },
         );
       }
-      this.#pending.settle(reply);
+      if (reply.ok) deferred.resolve(reply.result);
+      else deferred.reject(new RemoteError(reply.error));
     } catch (error) {
       deferred.reject(error);
     }
   }
 
   /**
-   * POSTs the body, retrying connection failures (not once `deferred` settled); every failure
-   * becomes a `TransportError`. `cancel` emitting `abort` cancels the request.
+   * POSTs the body, retrying connection failures (not once `deferred` settled). A query's request
+   * waits at most `replyTimeoutMs` for its answer (`TimeoutError`); a close that gave up waiting
+   * rejects with `ProducerClosedError`; every other failure becomes a `TransportError`. `cancel`
+   * emitting `abort` cancels the request.
    */
   async #request(
     message: AnyMessage,
@@ -272,7 +285,6 @@ export class HttpProducer implements MessageProducer {
     cancel: EventEmitter | undefined,
     deferred: Deferred<unknown> | undefined,
   ): Promise<ResponseData> {
-    const settled = (): boolean => deferred?.settled === true;
     for (let attempt = 0; ; attempt++) {
       try {
         return await this.#pool.request({
@@ -284,9 +296,14 @@ export class HttpProducer implements MessageProducer {
               : { ...this.#headerFactory({ message, body }), ...this.#staticHeaders },
           body,
           signal: cancel ?? null,
+          headersTimeout: deferred === undefined ? null : this.#replyTimeoutMs,
         });
       } catch (cause) {
-        const retry = attempt < this.#retries && isConnectionFailure(cause) && !settled();
+        if (cause instanceof ProducerClosedError) throw cause;
+        if (deferred !== undefined && (cause as { code?: unknown }).code === 'UND_ERR_HEADERS_TIMEOUT') {
+          throw new TimeoutError(message.name, this.#replyTimeoutMs);
+        }
+        const retry = attempt < this.#retries && isConnectionFailure(cause) && !isSettled(deferred);
         if (!retry) {
           const reason = cause instanceof Error ? cause.message : String(cause);
           throw new TransportError(`POST "${message.name}" to ${this.#endpoint} failed: ${reason}`, {
@@ -295,7 +312,7 @@ export class HttpProducer implements MessageProducer {
         }
         const backoff = Math.min(this.#retryMaxDelayMs, this.#retryDelayMs * 2 ** attempt);
         await sleep(backoff * (0.5 + Math.random() / 2));
-        if (settled()) {
+        if (isSettled(deferred)) {
           throw new TransportError(`"${message.name}" settled while its request was waiting to be retried`);
         }
       }
@@ -311,6 +328,11 @@ export class HttpProducer implements MessageProducer {
       ...(cause === undefined ? {} : { cause }),
     });
   }
+}
+
+/** True once a query's deferred settled (a caller timeout, abort or close got there first). */
+function isSettled(deferred: Deferred<unknown> | undefined): boolean {
+  return deferred?.settled === true;
 }
 
 /** Reads at most {@link MAX_ERROR_BODY} of a response as text, destroying the rest. */

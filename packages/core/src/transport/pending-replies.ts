@@ -35,6 +35,7 @@ export class PendingReplies {
   readonly #pending = new Map<string, Pending>();
   readonly #timeoutMs: number;
   #timer: NodeJS.Timeout | undefined;
+  #holding = false;
 
   constructor(options: PendingRepliesOptions = {}) {
     this.#timeoutMs = options.timeoutMs ?? 30_000;
@@ -69,6 +70,7 @@ export class PendingReplies {
       );
       return false;
     }
+    const pending = this.#pending;
     const shared = timeoutMs === this.#timeoutMs;
     const timer = shared
       ? undefined
@@ -80,12 +82,16 @@ export class PendingReplies {
       timeoutMs,
       timer,
     };
-    this.#pending.set(messageId, entry);
-    if (shared && this.#timer === undefined) this.#arm(entry.deadline);
+    pending.set(messageId, entry);
+    if (shared) {
+      if (this.#timer === undefined) this.#arm(entry.deadline);
+      else if (!this.#holding) this.#hold(true);
+    }
+    // Runs inside settle, while the entry is still in the map (a duplicate id never replaces it).
     deferred.onSettled(() => {
       if (entry.timer !== undefined) clearTimeout(entry.timer);
-      if (this.#pending.get(messageId) === entry) this.#pending.delete(messageId);
-      if (this.#pending.size === 0) this.#disarm();
+      pending.delete(messageId);
+      if (pending.size === 0 && this.#holding) this.#hold(false);
     });
     return true;
   }
@@ -112,16 +118,29 @@ export class PendingReplies {
 
   #arm(deadline: number): void {
     this.#timer = setTimeout(() => this.#expire(), Math.max(0, deadline - Date.now()));
+    this.#holding = true;
+  }
+
+  /**
+   * The shared timer stays armed when the last query leaves (re-arming it per query costs more than
+   * letting it fire on an empty map); it only stops holding the process open while nothing waits.
+   */
+  #hold(holding: boolean): void {
+    this.#holding = holding;
+    if (holding) this.#timer?.ref();
+    else this.#timer?.unref();
   }
 
   #disarm(): void {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
+    this.#holding = false;
   }
 
   /** Rejects every shared-timer query whose deadline passed, then re-arms for the next one. */
   #expire(): void {
     this.#timer = undefined;
+    this.#holding = false;
     const now = Date.now();
     for (const entry of [...this.#pending.values()]) {
       if (entry.timer !== undefined) continue;
