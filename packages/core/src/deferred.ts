@@ -16,6 +16,14 @@ const SETTLED: Error = Object.freeze(
 export class Deferred<T> {
   /** The promise the caller awaits. */
   readonly promise: Promise<T>;
+  /**
+   * True when something besides its holder may settle it first — a caller's timeout or abort
+   * signal — so the holder must watch `settled`/`onSettled` to stop work nobody waits for. False
+   * when the holder is the only party that settles it (a query dispatched without timeout or
+   * signal): there is nothing to watch for.
+   * @default true
+   */
+  readonly raceable: boolean;
   #resolve!: (value: T | PromiseLike<T>) => void;
   #reject!: (reason: unknown) => void;
   #settled = false;
@@ -23,7 +31,8 @@ export class Deferred<T> {
   #callbacks: (() => void) | (() => void)[] | undefined;
   #controller: AbortController | undefined;
 
-  constructor() {
+  constructor(options: { readonly raceable?: boolean } = {}) {
+    this.raceable = options.raceable ?? true;
     this.promise = new Promise<T>((resolve, reject) => {
       this.#resolve = resolve;
       this.#reject = reject;

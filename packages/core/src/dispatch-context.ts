@@ -55,7 +55,7 @@ export class DispatchContext implements PipelineState {
    */
   get deferred(): Deferred<unknown> {
     if (this.#deferred === undefined) {
-      this.#deferred = new Deferred<unknown>();
+      this.#deferred = new Deferred<unknown>({ raceable: this.raceable });
       this.#deferred.promise.catch(ignore);
     }
     return this.#deferred;

@@ -39,6 +39,18 @@ describe('QueryBus', () => {
     await expect(bus.dispatch(GetUser.create({ id: 'x' }))).resolves.toEqual({ id: 'late', name: 'Bob' });
   });
 
+  it('tells the finder whether a timeout or signal may settle its deferred first (raceable)', async () => {
+    const seen: boolean[] = [];
+    const bus = busWith((_query: unknown, deferred: Deferred<unknown>) => {
+      seen.push(deferred.raceable);
+      deferred.resolve(undefined);
+    });
+    await bus.dispatch(GetUser.create({ id: 'a' }));
+    await bus.dispatch(GetUser.create({ id: 'b' }), { timeoutMs: 1_000 });
+    await bus.dispatch(GetUser.create({ id: 'c' }), { signal: new AbortController().signal });
+    expect(seen).toEqual([false, true, true]);
+  });
+
   it('supports { find } objects', async () => {
     const bus = busWith({ find: () => ({ id: 'o', name: 'Obj' }) });
     await expect(bus.dispatch(GetUser.create({ id: 'o' }))).resolves.toEqual({ id: 'o', name: 'Obj' });

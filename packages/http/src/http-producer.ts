@@ -156,29 +156,44 @@ export class HttpProducer implements MessageProducer {
     return this.#queriesInFlight;
   }
 
-  async produce(message: AnyMessage, deferred?: Deferred<unknown>): Promise<void> {
-    if (this.#closed) throw new ProducerClosedError();
-    const body = this.#codec.encode(message);
-    const query = deferred !== undefined && message.kind === 'query';
-    if (query && deferred.settled) return;
-    this.#inFlight++;
+  produce(message: AnyMessage, deferred?: Deferred<unknown>): Promise<void> {
+    if (this.#closed) return Promise.reject(new ProducerClosedError());
+    let body: WireData;
     try {
-      if (query) {
-        this.#queriesInFlight++;
-        try {
-          await this.#query(message, body, deferred);
-        } finally {
-          this.#queriesInFlight--;
-        }
-      } else await this.#send(message, body);
-    } finally {
-      this.#inFlight--;
-      if (this.#inFlight === 0 && this.#idle !== undefined) {
-        this.#idle();
-        this.#idle = undefined;
-      }
+      body = this.#codec.encode(message);
+    } catch (error) {
+      return Promise.reject(error);
     }
+    this.#inFlight++;
+    if (deferred !== undefined && message.kind === 'query') {
+      if (deferred.settled) {
+        this.#done();
+        return Promise.resolve();
+      }
+      this.#queriesInFlight++;
+      // #query never rejects: every failure rejects the deferred instead.
+      return this.#query(message, body, deferred).then(this.#queryDone);
+    }
+    return this.#send(message, body).then(this.#done, this.#failed);
   }
+
+  readonly #done = (): void => {
+    this.#inFlight--;
+    if (this.#inFlight === 0 && this.#idle !== undefined) {
+      this.#idle();
+      this.#idle = undefined;
+    }
+  };
+
+  readonly #queryDone = (): void => {
+    this.#queriesInFlight--;
+    this.#done();
+  };
+
+  readonly #failed = (error: unknown): never => {
+    this.#done();
+    throw error;
+  };
 
   /**
    * Refuses new messages, lets requests in flight finish (up to `closeTimeoutMs`; then cancels
@@ -228,11 +243,16 @@ export class HttpProducer implements MessageProducer {
     // every settle, success included, and each abort builds a DOMException with a stack trace:
     // that alone was ~13% of a query's CPU in the bench profile.
     // Once the body is read there is nothing left to cancel (and undici would build an error).
-    const cancel = new EventEmitter();
+    // Only a raceable deferred (a caller timeout or signal) can settle while the request runs.
     let received = false;
-    deferred.onSettled(() => {
-      if (!received) cancel.emit('abort');
-    });
+    let cancel: EventEmitter | undefined;
+    if (deferred.raceable) {
+      const emitter = new EventEmitter();
+      deferred.onSettled(() => {
+        if (!received) emitter.emit('abort');
+      });
+      cancel = emitter;
+    }
     try {
       const response = await this.#request(message, body, cancel, deferred);
       let data: WireData;
