@@ -94,6 +94,17 @@ describe('JsonCodec', () => {
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 
+  it('checks every distinct createdAt, also after a valid one was seen', () => {
+    const fresh = new JsonCodec();
+    const at = (createdAt: string) => JSON.stringify({ ...valid, createdAt });
+    expect(fresh.decode(at('2026-11-22T10:00:00.000Z')).createdAt).toBe('2026-11-22T10:00:00.000Z');
+    expect(fresh.decode(at('2026-11-22T10:00:00.000Z')).createdAt).toBe('2026-11-22T10:00:00.000Z');
+    for (let n = 0; n < 2; n++) {
+      expect(() => fresh.decode(at('not a date'))).toThrowError(/"createdAt" is not a date/);
+    }
+    expect(fresh.decode(at('2026-11-22T10:00:00.001Z')).createdAt).toBe('2026-11-22T10:00:00.001Z');
+  });
+
   it('rejects bodies over the limit and invalid UTF-8', () => {
     const small = new JsonCodec({ maxBytes: 100 });
     expect(() => small.decode(JSON.stringify({ ...valid, payload: 'x'.repeat(200) }))).toThrowError(

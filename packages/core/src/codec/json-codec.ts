@@ -30,6 +30,8 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 export class JsonCodec implements MessageCodec {
   readonly contentType = 'application/json';
   readonly #maxBytes: number;
+  /** The last `createdAt` that parsed as a date. */
+  #lastCreatedAt = '';
 
   constructor(options: JsonCodecOptions = {}) {
     this.#maxBytes = options.maxBytes ?? 16 * 1024 * 1024;
@@ -70,8 +72,12 @@ export class JsonCodec implements MessageCodec {
     if (!isPlainObject(metadata))
       throw new DecodeError(`Envelope field "metadata" must be an object, got ${describe(metadata)}`);
     const createdAt = requireString(envelope, 'createdAt', 64);
-    if (Number.isNaN(Date.parse(createdAt)))
-      throw new DecodeError(`Envelope field "createdAt" is not a date: ${createdAt}`);
+    // Messages sent in the same millisecond share their timestamp: parse each distinct one once.
+    if (createdAt !== this.#lastCreatedAt) {
+      if (Number.isNaN(Date.parse(createdAt)))
+        throw new DecodeError(`Envelope field "createdAt" is not a date: ${createdAt}`);
+      this.#lastCreatedAt = createdAt;
+    }
     return createMessage({
       id,
       kind: kind as MessageKind,

@@ -10,6 +10,7 @@ import {
   ValidationError,
 } from '../errors.ts';
 import type { EventBus } from '../event-bus.ts';
+import type { Metadata } from '../json.ts';
 import { type AnyMessage, RECEIVED_FROM, withMetadata } from '../message.ts';
 import type { QueryBus } from '../query-bus.ts';
 
@@ -63,13 +64,13 @@ export type ReceiveResult =
 export class MessageReceiver {
   /** The codec used to decode envelopes and encode replies. */
   readonly codec: MessageCodec;
-  readonly #transport: string;
   readonly #options: ReceiverOptions;
   readonly #definitions: DefinitionRegistry | undefined;
+  readonly #receivedFrom: Metadata;
 
   /** @param transport the name put in the `switchyard.receivedFrom` metadata, e.g. `"bullmq"`. */
   constructor(transport: string, options: ReceiverOptions) {
-    this.#transport = transport;
+    this.#receivedFrom = Object.freeze({ [RECEIVED_FROM]: transport });
     this.#options = options;
     this.codec = options.codec ?? new JsonCodec();
     const definitions = options.definitions;
@@ -79,52 +80,69 @@ export class MessageReceiver {
         : new DefinitionRegistry(definitions);
   }
 
-  /** Decodes, validates and marks a message; throws `DecodeError`, `PayloadTooLargeError` or `ValidationError`. */
-  async decode(data: WireData): Promise<AnyMessage> {
-    return this.accept(this.codec.decode(data));
+  /** Decodes, validates and marks a message; rejects with `DecodeError`, `PayloadTooLargeError` or `ValidationError`. */
+  decode(data: WireData): Promise<AnyMessage> {
+    let decoded: AnyMessage;
+    try {
+      decoded = this.codec.decode(data);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.accept(decoded);
   }
 
   /**
    * Validates an already decoded message against its definition and marks it as arrived from this
    * transport; throws `ValidationError`. For adapters that need the id before dispatch (de-duplication).
    */
-  async accept(decoded: AnyMessage): Promise<AnyMessage> {
+  accept(decoded: AnyMessage): Promise<AnyMessage> {
     const definition = this.#definitions?.get(decoded.name);
-    let message = decoded;
-    if (definition !== undefined) {
-      if (definition.kind !== decoded.kind) {
-        throw new ValidationError(decoded.name, [
+    // No schema to run: no reason to go through an async function and its extra promise hops.
+    if (definition === undefined) return Promise.resolve(this.#mark(decoded));
+    if (definition.kind !== decoded.kind) {
+      return Promise.reject(
+        new ValidationError(decoded.name, [
           { message: `"${decoded.name}" is a ${definition.kind}, but arrived as a ${decoded.kind}` },
-        ]);
-      }
-      message = await validateMessage(definition, decoded);
+        ]),
+      );
     }
-    return withMetadata(message, { [RECEIVED_FROM]: this.#transport });
+    return validateMessage(definition, decoded).then(this.#markValid);
   }
 
-  /** Dispatches a decoded message into its bus; never throws. */
-  async dispatch(message: AnyMessage): Promise<ReceiveResult> {
+  #mark(message: AnyMessage): AnyMessage {
+    return withMetadata(message, this.#receivedFrom);
+  }
+
+  readonly #markValid = (message: AnyMessage): AnyMessage => this.#mark(message);
+
+  /** Dispatches a decoded message into its bus; never rejects. */
+  dispatch(message: AnyMessage): Promise<ReceiveResult> {
+    let dispatched: Promise<unknown>;
     try {
-      let result: unknown;
       switch (message.kind) {
         case 'command':
-          await this.#bus('commandBus', message).dispatch(message);
+          dispatched = this.#bus('commandBus', message).dispatch(message);
           break;
         case 'event':
-          await this.#bus('eventBus', message).dispatch(message);
+          dispatched = this.#bus('eventBus', message).dispatch(message);
           break;
         case 'query':
-          result = await this.#bus('queryBus', message).dispatch(message);
+          dispatched = this.#bus('queryBus', message).dispatch(message);
           break;
+        default:
+          throw new NoHandlerError(`Unknown message kind of "${message.name}"`);
       }
-      return {
+    } catch (error) {
+      return Promise.resolve(this.failed(error, message));
+    }
+    return dispatched.then(
+      (result): ReceiveResult => ({
         ok: true,
         message,
         reply: message.kind === 'query' ? { inReplyTo: message.id, ok: true, result } : undefined,
-      };
-    } catch (error) {
-      return this.failed(error, message);
-    }
+      }),
+      (error: unknown) => this.failed(error, message),
+    );
   }
 
   /** Decodes, validates and dispatches; never throws. */
