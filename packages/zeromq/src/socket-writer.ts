@@ -52,6 +52,15 @@ export class SocketWriter {
   #busy = false;
   #closed = false;
   #whenIdle: (() => void) | undefined;
+  /** The send in progress: its frames (for a retry that waits for room) and its query, if any. */
+  #frames: Frames | undefined;
+  #query: Deferred<unknown> | undefined;
+  /** The queued write being sent, settled when its send does; undefined for a fast-path write. */
+  #job: Job | undefined;
+  /** True while the send in progress is the retry that waits for room. */
+  #waiting = false;
+  /** Why the last `#start` failed at once (the socket threw instead of returning a promise). */
+  #lastError: Error | undefined;
 
   constructor(socket: SendingSocket, options: SocketWriterOptions) {
     this.#socket = socket;
@@ -72,27 +81,14 @@ export class SocketWriter {
   write(frames: Frames, query?: Deferred<unknown>): Promise<void> {
     if (this.#closed) return Promise.reject(new ProducerClosedError());
     if (!this.#busy) {
-      // Fast path: nothing in progress, so nothing queued either.
-      this.#busy = true;
-      let sending: Promise<void>;
-      try {
-        sending = this.#send(frames);
-      } catch (cause) {
-        this.#busy = false;
-        const error = this.#toError(cause);
-        query?.reject(error);
+      // Fast path: nothing in progress, so nothing queued either; the caller gets the send's promise.
+      const sending = this.#start(frames, query, undefined);
+      if (sending === undefined) {
+        const error = this.#lastError;
+        this.#lastError = undefined;
         return Promise.reject(error);
       }
-      return query === undefined
-        ? sending.then(this.#sent, this.#failedFast)
-        : sending.then(this.#sent, (cause: unknown) => {
-            try {
-              this.#failedFast(cause);
-            } catch (error) {
-              query.reject(error);
-              throw error;
-            }
-          });
+      return sending;
     }
     if (this.queued >= this.#options.maxQueued) {
       const error = new BackpressureError(
@@ -102,18 +98,7 @@ export class SocketWriter {
       return Promise.reject(error);
     }
     return new Promise<void>((resolve, reject) => {
-      this.#queue.push({
-        frames,
-        query,
-        resolve,
-        reject:
-          query === undefined
-            ? reject
-            : (error: unknown) => {
-                query.reject(error);
-                reject(error);
-              },
-      });
+      this.#queue.push({ frames, query, resolve, reject });
     });
   }
 
@@ -138,31 +123,77 @@ export class SocketWriter {
   }
 
   /**
-   * Hands `frames` to the socket without waiting; if there is no room and the options allow a wait,
-   * tries once more with the send timeout raised, so zeromq.js polls until the socket is writable.
+   * Starts sending (the writer becomes busy). Returns the promise of the send, settled once the
+   * write is done or failed — or undefined, with the writer idle again, when the socket threw at once
+   * (the error is in `#lastError`, already passed to `query` and `job`).
    */
-  #send(frames: Frames): Promise<void> {
-    const socket = this.#socket;
-    const sending = socket.send(frames);
-    const waitMs = this.#options.sendTimeoutMs;
-    if (waitMs === 0) return sending;
-    return sending.then(undefined, (cause: unknown) => {
-      if ((cause as { code?: unknown } | undefined)?.code !== 'EAGAIN' || this.#closed) throw cause;
-      socket.sendTimeout = waitMs;
-      const waiting = socket.send(frames);
-      socket.sendTimeout = 0;
-      return waiting;
-    });
+  #start(
+    frames: Frames,
+    query: Deferred<unknown> | undefined,
+    job: Job | undefined,
+  ): Promise<void> | undefined {
+    this.#busy = true;
+    this.#frames = frames;
+    this.#query = query;
+    this.#job = job;
+    this.#waiting = false;
+    let sending: Promise<void>;
+    try {
+      sending = this.#socket.send(frames);
+    } catch (cause) {
+      this.#busy = false;
+      this.#frames = undefined;
+      this.#query = undefined;
+      this.#job = undefined;
+      const error = this.#toError(cause);
+      query?.reject(error);
+      job?.reject(error);
+      this.#lastError = error;
+      return undefined;
+    }
+    return sending.then(this.#sent, this.#notSent);
   }
 
+  /** The send in progress went out: settle its queued write, if any, and start the next. */
   readonly #sent = (): void => {
+    const job = this.#job;
     this.#busy = false;
+    this.#frames = undefined;
+    this.#query = undefined;
+    this.#job = undefined;
+    job?.resolve();
     this.#next();
   };
 
-  readonly #failedFast = (cause: unknown): never => {
+  /**
+   * The send in progress failed. No room (`EAGAIN`) on the first try: try once more with the send
+   * timeout raised, so zeromq.js waits for the socket to become writable. Otherwise fail the write.
+   */
+  readonly #notSent = (cause: unknown): Promise<void> => {
+    const waitMs = this.#options.sendTimeoutMs;
+    if (!this.#waiting && waitMs !== 0 && !this.#closed && codeOf(cause) === 'EAGAIN') {
+      this.#waiting = true;
+      const socket = this.#socket;
+      socket.sendTimeout = waitMs;
+      let waiting: Promise<void>;
+      try {
+        waiting = socket.send(this.#frames!);
+      } catch (error) {
+        waiting = Promise.reject(error);
+      } finally {
+        socket.sendTimeout = 0;
+      }
+      return waiting.then(this.#sent, this.#notSent);
+    }
     const error = this.#toError(cause);
+    const query = this.#query;
+    const job = this.#job;
     this.#busy = false;
+    this.#frames = undefined;
+    this.#query = undefined;
+    this.#job = undefined;
+    query?.reject(error);
+    job?.reject(error);
     this.#afterFailure(cause, error);
     throw error;
   };
@@ -176,27 +207,13 @@ export class SocketWriter {
         job.resolve();
         continue;
       }
-      this.#busy = true;
-      let sending: Promise<void>;
-      try {
-        sending = this.#send(job.frames);
-      } catch (cause) {
-        this.#busy = false;
-        job.reject(this.#toError(cause));
+      const sending = this.#start(job.frames, job.query, job);
+      if (sending === undefined) {
+        this.#lastError = undefined;
         continue;
       }
-      sending.then(
-        () => {
-          job.resolve();
-          this.#sent();
-        },
-        (cause: unknown) => {
-          const error = this.#toError(cause);
-          job.reject(error);
-          this.#busy = false;
-          this.#afterFailure(cause, error);
-        },
-      );
+      // The job settles through #sent / #notSent; this promise only carries the same outcome.
+      sending.catch(ignore);
       return;
     }
     queue.length = 0;
@@ -208,8 +225,7 @@ export class SocketWriter {
 
   #afterFailure(cause: unknown, error: unknown): void {
     // A timed-out or closed socket cannot take the writes queued behind either: fail them now.
-    const code = (cause as { code?: unknown } | undefined)?.code;
-    if (code === 'EAGAIN' || this.#closed) this.#rejectQueued(error);
+    if (codeOf(cause) === 'EAGAIN' || this.#closed) this.#rejectQueued(error);
     this.#next();
   }
 
@@ -218,15 +234,18 @@ export class SocketWriter {
     const jobs = queue.slice(this.#head);
     queue.length = 0;
     this.#head = 0;
-    for (const job of jobs) job?.reject(error);
+    for (const job of jobs) {
+      if (job === undefined) continue;
+      job.query?.reject(error);
+      job.reject(error);
+    }
   }
 
   #toError(cause: unknown): Error {
     if (this.#closed) {
       return new ProducerClosedError('The producer closed before the message was written');
     }
-    const code = (cause as { code?: unknown } | undefined)?.code;
-    if (code === 'EAGAIN') {
+    if (codeOf(cause) === 'EAGAIN') {
       return new TransportError(
         `${this.#options.label}: the message could not be queued within ${this.#options.sendTimeoutMs} ms (high-water mark reached or no peer connected)`,
         { cause },
@@ -236,3 +255,9 @@ export class SocketWriter {
     return new TransportError(`${this.#options.label}: send failed: ${reason}`, { cause });
   }
 }
+
+function codeOf(cause: unknown): unknown {
+  return (cause as { code?: unknown } | undefined)?.code;
+}
+
+function ignore(): void {}
