@@ -12,7 +12,7 @@ import type { BenchResult, BenchScenario } from '../lib/types.ts';
 
 const CONNECTIONS = 16;
 const CONCURRENCY = 64;
-const OPS = 6_000;
+const OPS = 12_000;
 const LATENCY_OPS = 6_000;
 
 /** Runs `ops` calls of `once`, `concurrency` at a time. */
