@@ -270,6 +270,18 @@ export class HttpConsumer {
       return;
     }
     if (body === 'too-large') return this.#send(response, this.#tooLarge(), true);
+    if (body === 'consumed') {
+      return this.#send(
+        response,
+        errorAnswer(500, {
+          name: 'BodyAlreadyConsumed',
+          message:
+            'Another middleware read the request body before the Switchyard handler (e.g. express.json()); mount consumer.handler before body parsers, or behind express.raw()',
+          code: undefined,
+        }),
+        false,
+      );
+    }
     if (body === 'timeout') {
       return this.#send(
         response,

@@ -1,13 +1,13 @@
 import type { IncomingMessage } from 'node:http';
 
 /** The body, or why it could not be read. */
-export type BodyRead = Buffer | 'too-large' | 'timeout' | 'aborted';
+export type BodyRead = Buffer | 'too-large' | 'timeout' | 'aborted' | 'consumed';
 
 /**
  * Reads a request body into one buffer, stopping at `limitBytes` (→ `too-large`), after
  * `timeoutMs` without the whole body (→ `timeout`, slow senders), or when the client goes away.
  * A body already read by a framework (`req.body` as a Buffer or string, e.g. `express.raw()`) is
- * used as is.
+ * used as is; a stream some other middleware already drained (e.g. `express.json()`) is `consumed`.
  */
 export function readBody(request: IncomingMessage, limitBytes: number, timeoutMs: number): Promise<BodyRead> {
   const preRead = (request as { body?: unknown }).body;
@@ -18,6 +18,7 @@ export function readBody(request: IncomingMessage, limitBytes: number, timeoutMs
     const buffer = Buffer.from(preRead, 'utf8');
     return Promise.resolve(buffer.byteLength > limitBytes ? 'too-large' : buffer);
   }
+  if (request.readableEnded) return Promise.resolve('consumed');
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;

@@ -338,6 +338,37 @@ describe('http consumer: de-duplication and shutdown', () => {
     expect(buses.handled.map((command) => command.payload)).toEqual([{ text: 'slow in flight' }]);
   });
 
+  it('mounted behind middleware: uses a body read as a Buffer, explains a body already parsed', async () => {
+    const buses = buildBuses();
+    const consumer = new HttpConsumer(buses);
+    // What express.raw() and express.json() leave behind: a Buffer, or a parsed object and a drained stream.
+    const server = createServer((request, response) => {
+      const chunks: Buffer[] = [];
+      request.on('data', (chunk: Buffer) => chunks.push(chunk));
+      request.on('end', () => {
+        const raw = Buffer.concat(chunks);
+        (request as { body?: unknown }).body = request.url === '/raw' ? raw : JSON.parse(raw.toString());
+        consumer.handler(request, response);
+      });
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const { port } = server.address() as { port: number };
+    closers.push(
+      () => new Promise<void>((resolve) => server.close(() => resolve())),
+      async () => {
+        server.closeAllConnections();
+      },
+      () => consumer.close(),
+    );
+    const raw = await post(`http://127.0.0.1:${port}/raw`, JSON.stringify(commandEnvelope()));
+    expect(raw.status).toBe(202);
+    const parsed = await post(`http://127.0.0.1:${port}/parsed`, JSON.stringify(commandEnvelope()));
+    expect(parsed.status).toBe(500);
+    expect(parsed.json).toMatchObject({ error: { name: 'BodyAlreadyConsumed' } });
+    expect(buses.handled).toHaveLength(1);
+  });
+
   it('listen(): close() waits for in-flight requests, then stops the server', async () => {
     const { consumer, url, handled } = await startConsumer();
     const producer = new HttpProducer({ url, retry: false });
