@@ -1,4 +1,10 @@
-import { isSwitchyardError, MessageReceiver, type ReceiverOptions, type Reply } from '@switchyard/core';
+import {
+  fulfilledWithin,
+  isSwitchyardError,
+  MessageReceiver,
+  type ReceiverOptions,
+  type Reply,
+} from '@switchyard/core';
 import { type ConnectionOptions, type Job, UnrecoverableError, Worker } from 'bullmq';
 import { fromJobData, toReplyMessage } from './job-data.ts';
 import {
@@ -123,17 +129,7 @@ export class BullMQConsumer {
   }
 
   async #close(): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const drained = await Promise.race([
-      this.#worker.pause(false).then(
-        () => true,
-        () => false,
-      ),
-      new Promise<false>((resolve) => {
-        timer = setTimeout(() => resolve(false), this.#closeTimeoutMs);
-      }),
-    ]);
-    clearTimeout(timer);
+    const drained = await fulfilledWithin(this.#worker.pause(false), this.#closeTimeoutMs);
     await this.#worker.close(!drained).catch((error: unknown) => this.#report(error, undefined));
     await closeRedis(this.#publisher);
   }

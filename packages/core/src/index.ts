@@ -57,6 +57,7 @@ export type { RouteKey } from './plugins/route-targets.ts';
 export { Router } from './plugins/router.ts';
 export { ServiceLocatorPlugin, type ServiceResolver } from './plugins/service-locator-plugin.ts';
 export { QueryBus, type QueryBusOptions, type QueryDispatchOptions } from './query-bus.ts';
+export { fulfilledWithin } from './transport/fulfilled-within.ts';
 export {
   MessageReceiver,
   type ReceiveFailure,

@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import {
   type AnyMessage,
+  fulfilledWithin,
   MessageReceiver,
   type ReceiveResult,
   type ReceiverOptions,
@@ -201,16 +202,10 @@ export class HttpConsumer {
       server === undefined ? undefined : new Promise<void>((resolve) => server.close(() => resolve()));
     const timeoutMs = this.#options.closeTimeoutMs ?? 10_000;
     if (this.#inFlight > 0) {
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        new Promise<void>((resolve) => {
-          this.#idle = resolve;
-        }),
-        new Promise<void>((resolve) => {
-          timer = setTimeout(resolve, timeoutMs);
-        }),
-      ]);
-      clearTimeout(timer);
+      const idle = new Promise<void>((resolve) => {
+        this.#idle = resolve;
+      });
+      await fulfilledWithin(idle, timeoutMs);
     }
     if (server !== undefined) {
       server.closeIdleConnections();

@@ -4,6 +4,7 @@ import type { ConnectionOptions } from 'node:tls';
 import {
   type AnyMessage,
   type Deferred,
+  fulfilledWithin,
   JsonCodec,
   type MessageCodec,
   type MessageProducer,
@@ -207,17 +208,10 @@ export class HttpProducer implements MessageProducer {
 
   async #shutdown(): Promise<void> {
     if (this.#inFlight > 0) {
-      let timer: NodeJS.Timeout | undefined;
-      const drained = await Promise.race([
-        new Promise<boolean>((resolve) => {
-          this.#idle = () => resolve(true);
-        }),
-        new Promise<boolean>((resolve) => {
-          timer = setTimeout(() => resolve(false), this.#closeTimeoutMs);
-        }),
-      ]);
-      clearTimeout(timer);
-      if (!drained) {
+      const idle = new Promise<void>((resolve) => {
+        this.#idle = resolve;
+      });
+      if (!(await fulfilledWithin(idle, this.#closeTimeoutMs))) {
         const error = new ProducerClosedError('The producer closed before the answer arrived');
         // Every request still in flight fails with `error`, which rejects its query or command.
         await this.#pool.destroy(error);

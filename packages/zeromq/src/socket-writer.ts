@@ -1,4 +1,10 @@
-import { BackpressureError, type Deferred, ProducerClosedError, TransportError } from '@switchyard/core';
+import {
+  BackpressureError,
+  type Deferred,
+  fulfilledWithin,
+  ProducerClosedError,
+  TransportError,
+} from '@switchyard/core';
 import type { MessageLike } from 'zeromq';
 
 /** What a writer sends: one frame or a multipart message. */
@@ -112,12 +118,7 @@ export class SocketWriter {
       const idle = new Promise<void>((resolve) => {
         this.#whenIdle = resolve;
       });
-      let timer: NodeJS.Timeout | undefined;
-      const expired = new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, timeoutMs);
-      });
-      await Promise.race([idle, expired]);
-      clearTimeout(timer);
+      await fulfilledWithin(idle, timeoutMs);
     }
     this.#rejectQueued(new ProducerClosedError('The producer closed before the message was written'));
   }

@@ -2,6 +2,7 @@ import {
   type AnyMessage,
   ConfigurationError,
   DecodeError,
+  fulfilledWithin,
   MessageReceiver,
   type ReceiverOptions,
   type Reply,
@@ -243,16 +244,10 @@ export class ZeroMQConsumer {
     // Commands not read yet stay unread (at-most-once); the Router keeps answering until the end.
     this.#pull?.close();
     if (this.#inFlight > 0) {
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        new Promise<void>((resolve) => {
-          this.#drained = resolve;
-        }),
-        new Promise<void>((resolve) => {
-          timer = setTimeout(resolve, this.#options.closeTimeoutMs ?? 10_000);
-        }),
-      ]);
-      clearTimeout(timer);
+      const drained = new Promise<void>((resolve) => {
+        this.#drained = resolve;
+      });
+      await fulfilledWithin(drained, this.#options.closeTimeoutMs ?? 10_000);
     }
     await this.#replies?.close(tuningOf(this.#options).linger);
     this.#router?.close();
