@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
+import { freePort } from '@switchyard/conformance';
 import {
   CommandBus,
   CommandRouter,
@@ -22,17 +22,6 @@ const servers = new Set<ChildProcess>();
 afterAll(() => {
   for (const server of servers) if (server.exitCode === null) server.kill('SIGKILL');
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
-    });
-  });
-}
 
 async function startRedis(port: number): Promise<ChildProcess> {
   const server = spawn(

@@ -8,6 +8,8 @@
  * @module
  */
 export { DomainError, Fixtures, fixtureDefinitions } from './fixtures.ts';
+export { freePort } from './free-port.ts';
+export { rejectionOf } from './rejection-of.ts';
 export {
   type ConformanceReceiver,
   describeTransportConformance,

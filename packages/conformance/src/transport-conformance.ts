@@ -15,6 +15,7 @@ import {
 } from '@switchyard/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DomainError, Fixtures, fixtureDefinitions } from './fixtures.ts';
+import { rejectionOf } from './rejection-of.ts';
 import { sleep, waitFor } from './wait-for.ts';
 
 /** The receiving side the suite builds: buses with the fixture handlers, for your consumer to feed. */
@@ -141,15 +142,6 @@ function remoteCause(error: unknown): RemoteError {
   const cause = (error as { cause?: unknown }).cause as RemoteError;
   expect(cause.name).toBe('RemoteError');
   return cause;
-}
-
-async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('Expected the promise to reject, but it resolved');
 }
 
 /**

@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { createServer } from 'node:http';
 import { connect } from 'node:net';
-import { Fixtures, waitFor } from '@switchyard/conformance';
+import { Fixtures, rejectionOf, waitFor } from '@switchyard/conformance';
 import { ErrorCode, isSwitchyardError, type TransportError } from '@switchyard/core';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import {
@@ -30,15 +30,6 @@ async function consumerFor(options: Parameters<typeof startConsumer>[0] = {}) {
 async function expectStillServing(url: string): Promise<void> {
   const { status } = await post(url, JSON.stringify(commandEnvelope()));
   expect(status).toBe(202);
-}
-
-async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('Expected a rejection');
 }
 
 describe('http consumer: bad input', () => {

@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer, type Server, type Socket } from 'node:net';
-import { Fixtures, sleep, waitFor } from '@switchyard/conformance';
+import { Fixtures, freePort, rejectionOf, sleep, waitFor } from '@switchyard/conformance';
 import {
   CommandBus,
   CommandRouter,
@@ -24,25 +24,6 @@ function producerFor(options: ConstructorParameters<typeof HttpProducer>[0]): Ht
   const producer = new HttpProducer(options);
   closers.push(() => producer.close());
   return producer;
-}
-
-async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('Expected a rejection');
-}
-
-/** A port nothing listens on (bound once, then released). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 /** A TCP server that accepts connections and never answers. */

@@ -1,4 +1,4 @@
-import { createServer } from 'node:net';
+import { sleep, waitFor as waitUntil } from '@switchyard/conformance';
 import {
   type AnyMessage,
   CommandBus,
@@ -10,18 +10,10 @@ import {
   QueryRouter,
 } from '@switchyard/core';
 
+export { freePort, rejectionOf, sleep } from '@switchyard/conformance';
+
 export const Ping = defineCommand<{ n: number }>('zeromq-test.Ping');
 export const Slow = defineQuery<{ delayMs: number; tag: string }, { tag: string }>('zeromq-test.Slow');
-
-/** A TCP port nobody listens on right now (the OS picks it; we release it at once). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
 
 /** The receiving buses: pings are recorded, Slow answers its tag after its delay. */
 export function receivingSide() {
@@ -57,32 +49,15 @@ export function sendingSide(producer: MessageProducer) {
   return { commandBus, queryBus };
 }
 
-export async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('Expected the promise to reject, but it resolved');
-}
-
 /** The root Switchyard error of a dispatch error (or the error itself). */
 export function rootOf(error: unknown): unknown {
   const cause = (error as { cause?: unknown }).cause;
   return cause === undefined ? error : cause;
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Resolves when `condition()` holds; throws after `timeoutMs`. */
-export async function waitFor(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await sleep(5);
-  }
+/** Resolves when `condition()` holds; throws after `timeoutMs` (5 s here, the ZeroMQ tests' bound). */
+export function waitFor(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
+  return waitUntil(condition, timeoutMs);
 }
 
 /**
