@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { createServer } from 'node:http';
+import { createServer, type RequestListener } from 'node:http';
 import { connect } from 'node:net';
 import { Fixtures, rejectionOf, waitFor } from '@switchyard/conformance';
 import { ErrorCode, isSwitchyardError, type TransportError } from '@switchyard/core';
@@ -27,6 +27,20 @@ async function consumerFor(options: Parameters<typeof startConsumer>[0] = {}) {
 }
 
 /** After any bad request the same consumer must still handle a good one. */
+/** An existing `node:http` server on a loopback port, closed after the test; returns the port. */
+async function serve(listener: RequestListener): Promise<number> {
+  const server = createServer(listener);
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  closers.push(
+    () => new Promise<void>((resolve) => server.close(() => resolve())),
+    async () => {
+      server.closeAllConnections();
+    },
+  );
+  return (server.address() as { port: number }).port;
+}
+
 async function expectStillServing(url: string): Promise<void> {
   const { status } = await post(url, JSON.stringify(commandEnvelope()));
   expect(status).toBe(202);
@@ -304,19 +318,10 @@ describe('http consumer: de-duplication and shutdown', () => {
   it('mounted in an existing server: finishes in-flight requests on close(), answers 503 after', async () => {
     const buses = buildBuses();
     const consumer = new HttpConsumer(buses);
-    const server = createServer((request, response) => {
+    const port = await serve((request, response) => {
       if (request.url === '/bus') consumer.handler(request, response);
       else response.writeHead(404).end();
     });
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    const { port } = server.address() as { port: number };
-    closers.push(
-      () => new Promise<void>((resolve) => server.close(() => resolve())),
-      async () => {
-        server.closeAllConnections();
-      },
-    );
     const url = `http://127.0.0.1:${port}/bus`;
     const slow = post(url, JSON.stringify(commandEnvelope({ payload: { text: 'slow in flight' } })));
     await waitFor(() => consumer.inFlight === 1, 5_000, 'the slow request');
@@ -333,7 +338,7 @@ describe('http consumer: de-duplication and shutdown', () => {
     const buses = buildBuses();
     const consumer = new HttpConsumer(buses);
     // What express.raw() and express.json() leave behind: a Buffer, or a parsed object and a drained stream.
-    const server = createServer((request, response) => {
+    const port = await serve((request, response) => {
       const chunks: Buffer[] = [];
       request.on('data', (chunk: Buffer) => chunks.push(chunk));
       request.on('end', () => {
@@ -342,16 +347,7 @@ describe('http consumer: de-duplication and shutdown', () => {
         consumer.handler(request, response);
       });
     });
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    const { port } = server.address() as { port: number };
-    closers.push(
-      () => new Promise<void>((resolve) => server.close(() => resolve())),
-      async () => {
-        server.closeAllConnections();
-      },
-      () => consumer.close(),
-    );
+    closers.push(() => consumer.close());
     const raw = await post(`http://127.0.0.1:${port}/raw`, JSON.stringify(commandEnvelope()));
     expect(raw.status).toBe(202);
     const parsed = await post(`http://127.0.0.1:${port}/parsed`, JSON.stringify(commandEnvelope()));
