@@ -6,6 +6,7 @@ describeTransportConformance({
   async create(receiver) {
     const channel = new InMemoryChannel();
     const consumer = new InMemoryConsumer({ channel, ...receiver });
+    await consumer.start();
     return { producer: new InMemoryProducer({ channel }), close: () => consumer.close() };
   },
 });

@@ -1,8 +1,9 @@
 import { DispatchContext } from './dispatch-context.ts';
+import type { DispatchOptions } from './dispatch-options.ts';
 import { NoHandlerError } from './errors.ts';
 import type { AnyMessage } from './message.ts';
 import { MessageBus } from './message-bus.ts';
-import { isMessageProducer } from './message-producer.ts';
+import { isMessageProducer, produceOptions } from './message-producer.ts';
 import { Priority } from './pipeline.ts';
 import { HandleCommandStrategy } from './plugins/handle-command-strategy.ts';
 
@@ -13,6 +14,11 @@ export interface CommandBusOptions {
    * @default true
    */
   readonly handlerObjects?: boolean;
+  /**
+   * The `timeoutMs` of every dispatch that gives none (see {@link DispatchOptions}).
+   * @default undefined — no timeout
+   */
+  readonly defaultTimeoutMs?: number | undefined;
 }
 
 /**
@@ -30,17 +36,19 @@ export class CommandBus extends MessageBus {
   readonly kind = 'command';
 
   constructor(options: CommandBusOptions = {}) {
-    super();
+    super(options.defaultTimeoutMs);
     this.attach('dispatch', invokeCommandHandler, Priority.invokeHandler);
     if (options.handlerObjects !== false) this.use(new HandleCommandStrategy());
   }
 
   /**
    * Resolves when the handler finished — or, for a command routed to a producer, when the transport
-   * accepted it. Rejects with a {@link DispatchError}.
+   * accepted it (see the producer's `capabilities.confirmsHandling`). Rejects with a
+   * {@link DispatchError}; with `timeoutMs` or `signal` also with `SWITCHYARD_TIMEOUT` /
+   * `SWITCHYARD_ABORTED`, and the handler's `signal` fires.
    */
-  dispatch(command: AnyMessage | object): Promise<void> {
-    return this.run(new DispatchContext('command', command)) as Promise<void>;
+  dispatch(command: AnyMessage | object, options?: DispatchOptions): Promise<void> {
+    return this.dispatchBounded(new DispatchContext('command', command), options) as Promise<void>;
   }
 
   protected settle(context: DispatchContext): void {
@@ -59,11 +67,11 @@ function invokeCommandHandler(context: DispatchContext): unknown {
   const target = context.target;
   if (typeof target === 'function') {
     context.handled = true;
-    return target(context.message);
+    return target(context.message, context);
   }
   if (isMessageProducer(target)) {
     context.handled = true;
-    return target.produce(context.message as AnyMessage);
+    return target.produce(context.message as AnyMessage, produceOptions(context));
   }
   return undefined;
 }

@@ -1,4 +1,5 @@
 import { Deferred } from './deferred.ts';
+import type { HandlerContext } from './dispatch-options.ts';
 import type { DispatchPhase } from './errors.ts';
 import type { BusKind } from './message-bus.ts';
 import type { PipelineState } from './pipeline.ts';
@@ -8,9 +9,14 @@ import type { PipelineState } from './pipeline.ts';
  * `target` (commands, queries) or `targets` (events), the service locator replaces string ids,
  * invoke strategies turn handler objects into functions, the bus invokes.
  */
-export class DispatchContext implements PipelineState {
-  /** The dispatched value (normally a {@link Message}). */
-  readonly message: unknown;
+export class DispatchContext implements PipelineState, HandlerContext {
+  /**
+   * The dispatched value (normally a {@link Message}). The bus replaces it once, before the
+   * pipeline runs, with a copy that carries the deadline when the dispatch has a `timeoutMs`.
+   */
+  message: unknown;
+  /** The dispatch's deadline (ms since the epoch), from `timeoutMs` or the message's own deadline. */
+  deadline: number | undefined = undefined;
   /** Which bus is dispatching. */
   readonly busKind: BusKind;
   /** The message name; set by the detect-message-name phase. */
@@ -38,9 +44,13 @@ export class DispatchContext implements PipelineState {
    * value-returning finder on a dispatch that nothing can race: no timeout, no signal).
    */
   resultReady = false;
-  /** Query bus: a timeout or abort signal may settle the deferred first, so results must go through it. */
+  /** A timeout or abort signal may end the dispatch first (queries: results must go through the deferred). */
   raceable = false;
+  /** Why the dispatch was cut short (a `TimeoutError` or `AbortedError`), once it was. */
+  cancelled: unknown = undefined;
   #deferred: Deferred<unknown> | undefined;
+  #abort: AbortController | undefined;
+  #onCancel: ((reason: unknown) => void) | undefined;
   #params: Map<string, unknown> | undefined;
 
   constructor(busKind: BusKind, message: unknown) {
@@ -59,6 +69,38 @@ export class DispatchContext implements PipelineState {
       this.#deferred.promise.catch(ignore);
     }
     return this.#deferred;
+  }
+
+  /**
+   * Fires when the dispatch is cut short (timeout, abort). Created on first read, so a handler that
+   * never looks costs nothing.
+   */
+  get signal(): AbortSignal {
+    if (this.#abort === undefined) {
+      this.#abort = new AbortController();
+      if (this.cancelled !== undefined) this.#abort.abort(this.cancelled);
+    }
+    return this.#abort.signal;
+  }
+
+  /**
+   * Ends the dispatch with `reason` (the bus calls it at the deadline or on abort): fires `signal`,
+   * rejects a query's deferred, and rejects a command's or event's wait. Only the first call counts.
+   */
+  cancel(reason: unknown): void {
+    if (this.cancelled !== undefined) return;
+    this.cancelled = reason;
+    this.#abort?.abort(reason);
+    if (this.busKind === 'query') this.deferred.reject(reason);
+    this.#onCancel?.(reason);
+  }
+
+  /** A promise that rejects when {@link cancel} is called (for buses that race their handlers). */
+  whenCancelled(): Promise<never> {
+    return new Promise<never>((_, reject) => {
+      if (this.cancelled !== undefined) reject(this.cancelled);
+      else this.#onCancel = reject;
+    });
   }
 
   /** True once the deferred was created. */

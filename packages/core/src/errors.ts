@@ -10,12 +10,16 @@ export const ErrorCode = {
   HandlerFailed: 'SWITCHYARD_HANDLER_FAILED',
   /** Several event listeners failed while exception collection was on; see `errors`. */
   ListenerErrors: 'SWITCHYARD_LISTENER_ERRORS',
-  /** A query did not settle within its `timeoutMs`. */
+  /** A dispatch did not settle within its `timeoutMs` (or the producer's reply timeout). */
   Timeout: 'SWITCHYARD_TIMEOUT',
-  /** The caller's `AbortSignal` fired before the query settled. */
+  /** The caller's `AbortSignal` fired before the dispatch settled. */
   Aborted: 'SWITCHYARD_ABORTED',
   /** The remote side answered with an error; `remoteName`/`remoteCode` carry what it said. */
   RemoteError: 'SWITCHYARD_REMOTE_ERROR',
+  /** `dispatch` or `produce` was given something that is not a Switchyard message (build one with a definition's `create`). */
+  InvalidMessage: 'SWITCHYARD_INVALID_MESSAGE',
+  /** A consumer refused a message whose deadline (`switchyard.deadline`) had passed; its handler never ran. */
+  DeadlineExceeded: 'SWITCHYARD_DEADLINE_EXCEEDED',
   /** Bytes from a transport are not a valid envelope (bad JSON, wrong types, unknown version, …). */
   DecodeError: 'SWITCHYARD_DECODE_ERROR',
   /** A message or reply could not be encoded (e.g. a payload with a BigInt or a cycle). */
@@ -28,7 +32,7 @@ export const ErrorCode = {
   Unauthorized: 'SWITCHYARD_UNAUTHORIZED',
   /** Routers, plugins or producers were configured in a way that cannot work. */
   InvalidConfiguration: 'SWITCHYARD_INVALID_CONFIGURATION',
-  /** `produce` was called on a producer that is closing or closed. */
+  /** `produce` was called on a producer that is closing or closed (or a consumer is shutting down). */
   ProducerClosed: 'SWITCHYARD_PRODUCER_CLOSED',
   /** The transport could not take the message (connection refused, server down, bad status, …). */
   TransportError: 'SWITCHYARD_TRANSPORT_ERROR',
@@ -97,6 +101,28 @@ export class DispatchError extends SwitchyardError {
   /** The phase in which the error happened. */
   readonly phase: DispatchPhase;
 
+  /**
+   * What the remote side reported, the same on every transport: its error's `code` (e.g.
+   * `SWITCHYARD_VALIDATION_ERROR`, `SWITCHYARD_NO_HANDLER` or an application code). `undefined` when
+   * the failure was not remote.
+   */
+  get remoteCode(): string | undefined {
+    return remoteOf(this.cause)?.code;
+  }
+  /** The remote error's `name` (e.g. `"UserNotFound"`), when the failure was remote. */
+  get remoteName(): string | undefined {
+    return remoteOf(this.cause)?.name;
+  }
+  /**
+   * Validation issues, all of them: from the local validator or, for a remote validation failure,
+   * as the remote validator reported them. Empty when the failure was not a validation failure.
+   */
+  get issues(): readonly ValidationIssue[] {
+    const cause = this.cause;
+    if (cause instanceof ValidationError || cause instanceof RemoteError) return cause.issues;
+    return [];
+  }
+
   constructor(cause: unknown, messageName: string | undefined, phase: DispatchPhase) {
     const code = isSwitchyardError(cause) ? cause.code : ErrorCode.HandlerFailed;
     const reason = cause instanceof Error ? cause.message : String(cause);
@@ -133,7 +159,7 @@ export class ListenerErrors extends SwitchyardError {
   }
 }
 
-/** A query did not settle in time. */
+/** A dispatch did not settle in time. */
 export class TimeoutError extends SwitchyardError {
   override readonly name = 'TimeoutError';
   /** The timeout that elapsed, in milliseconds. */
@@ -144,7 +170,7 @@ export class TimeoutError extends SwitchyardError {
   }
 }
 
-/** The caller aborted a query. */
+/** The caller aborted a dispatch. */
 export class AbortedError extends SwitchyardError {
   override readonly name = 'AbortedError';
   constructor(messageName: string, reason?: unknown) {
@@ -162,6 +188,8 @@ export interface RemoteErrorInfo {
   readonly code?: string | undefined;
   /** The remote stack, only when the remote side was configured to expose it. */
   readonly stack?: string | undefined;
+  /** Every validation issue, when the remote failure was a validation failure. */
+  readonly issues?: readonly ValidationIssue[] | undefined;
 }
 
 /** The remote handler failed; `remoteName`, `message` and `remoteCode` are what it reported. */
@@ -173,12 +201,22 @@ export class RemoteError extends SwitchyardError {
   readonly remoteCode: string | undefined;
   /** The remote stack when the remote exposes stacks; never sent by default. */
   readonly remoteStack: string | undefined;
+  /** The remote validator's issues (empty unless `remoteCode` is `SWITCHYARD_VALIDATION_ERROR`). */
+  readonly issues: readonly ValidationIssue[];
   constructor(info: RemoteErrorInfo) {
     super(ErrorCode.RemoteError, info.message);
     this.remoteName = info.name;
     this.remoteCode = info.code;
     this.remoteStack = info.stack;
+    this.issues = info.issues ?? [];
   }
+}
+
+/** What the remote side said: a remote error, or the error body a transport answered with. */
+function remoteOf(cause: unknown): { readonly name: string; readonly code?: string | undefined } | undefined {
+  if (cause instanceof RemoteError) return { name: cause.remoteName, code: cause.remoteCode };
+  if (cause instanceof TransportError && cause.remote !== undefined) return cause.remote;
+  return undefined;
 }
 
 /** Input from a transport is not a valid envelope or reply. */
@@ -238,7 +276,29 @@ export class UnauthorizedError extends SwitchyardError {
   }
 }
 
-/** Routing or plugin configuration that cannot work; raised at registration time. */
+/** `dispatch` or `produce` was given a value that is not a Switchyard message. */
+export class InvalidMessageError extends SwitchyardError {
+  override readonly name = 'InvalidMessageError';
+  constructor(message: string) {
+    super(ErrorCode.InvalidMessage, message);
+  }
+}
+
+/** A consumer refused a message whose deadline had passed before its handler could start. */
+export class DeadlineExceededError extends SwitchyardError {
+  override readonly name = 'DeadlineExceededError';
+  /** The deadline that passed, in milliseconds since the Unix epoch. */
+  readonly deadline: number;
+  constructor(messageName: string, deadline: number) {
+    super(
+      ErrorCode.DeadlineExceeded,
+      `"${messageName}" arrived after its deadline (${new Date(deadline).toISOString()}); its handler did not run`,
+    );
+    this.deadline = deadline;
+  }
+}
+
+/** Routing, plugin, producer or consumer configuration that cannot work, or a lifecycle misuse. */
 export class ConfigurationError extends SwitchyardError {
   override readonly name = 'ConfigurationError';
   constructor(message: string) {
@@ -287,7 +347,12 @@ export function toRemoteErrorInfo(error: unknown, includeStack = false): RemoteE
   // A dispatch error wraps the real failure; report that, it is what the caller can act on.
   const root = error instanceof DispatchError && error.cause !== undefined ? error.cause : error;
   if (root instanceof RemoteError) {
-    return { name: root.remoteName, message: root.message, code: root.remoteCode };
+    return {
+      name: root.remoteName,
+      message: root.message,
+      code: root.remoteCode,
+      ...(root.issues.length > 0 ? { issues: root.issues } : {}),
+    };
   }
   if (root instanceof Error) {
     const code = (root as { code?: unknown }).code;
@@ -296,6 +361,7 @@ export function toRemoteErrorInfo(error: unknown, includeStack = false): RemoteE
       message: root.message,
       code: typeof code === 'string' ? code : undefined,
       ...(includeStack && root.stack !== undefined ? { stack: root.stack } : {}),
+      ...(root instanceof ValidationError ? { issues: root.issues } : {}),
     };
   }
   return {

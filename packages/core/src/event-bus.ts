@@ -1,9 +1,10 @@
 import { DispatchContext } from './dispatch-context.ts';
+import type { DispatchOptions } from './dispatch-options.ts';
 import { ListenerErrors, NoHandlerError } from './errors.ts';
 import { isThenable } from './is-thenable.ts';
 import type { AnyMessage } from './message.ts';
 import { MessageBus } from './message-bus.ts';
-import { isMessageProducer } from './message-producer.ts';
+import { isMessageProducer, type MessageProducer, produceOptions } from './message-producer.ts';
 import { Priority } from './pipeline.ts';
 import { ListenerExceptionCollectionMode } from './plugins/listener-exception-collection-mode.ts';
 import { OnEventStrategy } from './plugins/on-event-strategy.ts';
@@ -21,6 +22,11 @@ export interface EventBusOptions {
    * @default true
    */
   readonly listenerObjects?: boolean;
+  /**
+   * The `timeoutMs` of every dispatch that gives none (see {@link DispatchOptions}).
+   * @default undefined — no timeout
+   */
+  readonly defaultTimeoutMs?: number | undefined;
 }
 
 /**
@@ -37,15 +43,15 @@ export class EventBus extends MessageBus {
   readonly kind = 'event';
 
   constructor(options: EventBusOptions = {}) {
-    super();
+    super(options.defaultTimeoutMs);
     this.attach('dispatch', invokeEventListeners, Priority.invokeHandler);
     if (options.listenerObjects !== false) this.use(new OnEventStrategy());
     if (options.collectListenerErrors === true) this.use(new ListenerExceptionCollectionMode());
   }
 
   /** Resolves when every listener finished (producers: accepted the event). Rejects with a {@link DispatchError}. */
-  dispatch(event: AnyMessage | object): Promise<void> {
-    return this.run(new DispatchContext('event', event)) as Promise<void>;
+  dispatch(event: AnyMessage | object, options?: DispatchOptions): Promise<void> {
+    return this.dispatchBounded(new DispatchContext('event', event), options) as Promise<void>;
   }
 
   protected settle(context: DispatchContext): void {
@@ -63,9 +69,9 @@ export class EventBus extends MessageBus {
   }
 }
 
-function invokeOne(target: unknown, message: unknown): unknown {
-  if (typeof target === 'function') return target(message);
-  return (target as { produce(message: AnyMessage): Promise<void> }).produce(message as AnyMessage);
+function invokeOne(target: unknown, context: DispatchContext): unknown {
+  if (typeof target === 'function') return target(context.message, context);
+  return (target as MessageProducer).produce(context.message as AnyMessage, produceOptions(context));
 }
 
 function invokeEventListeners(context: DispatchContext): void | Promise<void> {
@@ -83,7 +89,7 @@ async function invokeAll(context: DispatchContext, targets: readonly unknown[]):
   let errors: unknown[] | undefined;
   for (const target of targets) {
     try {
-      const result = invokeOne(target, context.message);
+      const result = invokeOne(target, context);
       if (isThenable(result)) await result;
     } catch (error) {
       if (!context.collectListenerErrors) throw error;

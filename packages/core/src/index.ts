@@ -21,6 +21,7 @@ export { CommandBus, type CommandBusOptions } from './command-bus.ts';
 export { Deferred } from './deferred.ts';
 export * from './definitions.ts';
 export { DispatchContext } from './dispatch-context.ts';
+export type { DispatchOptions, HandlerContext } from './dispatch-options.ts';
 export * from './errors.ts';
 export { EventBus, type EventBusOptions } from './event-bus.ts';
 export {
@@ -36,6 +37,7 @@ export { type BusKind, MessageBus } from './message-bus.ts';
 export * from './message-producer.ts';
 export { type BusEvent, type Listener, type ListenerHandle, Priority, phaseOf } from './pipeline.ts';
 export { AsyncSwitchRouter, type ProducerSwitch } from './plugins/async-switch-router.ts';
+export { type DeferredFinder, deferredFinder } from './plugins/deferred-finder.ts';
 export { type CommandHandler, type CommandRoute, CommandRouter } from './plugins/command-router.ts';
 export {
   type EventListener,
@@ -57,11 +59,31 @@ export type { RouteKey } from './plugins/route-targets.ts';
 export { Router } from './plugins/router.ts';
 export { ServiceLocatorPlugin, type ServiceResolver } from './plugins/service-locator-plugin.ts';
 export { QueryBus, type QueryBusOptions, type QueryDispatchOptions } from './query-bus.ts';
-export { fulfilledWithin } from './transport/fulfilled-within.ts';
 export {
-  MessageReceiver,
+  consoleErrorLogger,
+  type ErrorContext,
+  type ErrorHook,
+  ErrorReporter,
+  type ErrorReportingOptions,
+  type Logger,
+} from './transport/error-reporter.ts';
+export {
+  FAILURE_OUTCOMES,
+  type FailureOutcome,
+  failureOutcome,
   type ReceiveFailure,
-  type ReceiveResult,
-  type ReceiverOptions,
-} from './transport/message-receiver.ts';
+} from './transport/failure-outcome.ts';
+export { fulfilledWithin } from './transport/fulfilled-within.ts';
+export { InFlight } from './transport/in-flight.ts';
+export { type CloseSteps, Lifecycle, type LifecycleOptions, type LifecycleState } from './transport/lifecycle.ts';
+export { MessageReceiver, type ReceiveResult, type ReceiverOptions } from './transport/message-receiver.ts';
 export { PendingReplies, type PendingRepliesOptions } from './transport/pending-replies.ts';
+export type {
+  OutgoingMessage,
+  ProducerWire,
+  ReplySink,
+  WireCapabilities,
+  WireReplies,
+} from './transport/producer-wire.ts';
+export { TransportConsumer, type TransportConsumerOptions } from './transport/transport-consumer.ts';
+export { TransportProducer, type TransportProducerOptions } from './transport/transport-producer.ts';

@@ -1,5 +1,7 @@
 import type { DispatchContext } from './dispatch-context.ts';
-import { DispatchError } from './errors.ts';
+import type { DispatchOptions } from './dispatch-options.ts';
+import { AbortedError, ConfigurationError, DispatchError, TimeoutError } from './errors.ts';
+import { DEADLINE, deadlineOf, isMessage, receivedFrom, withMetadata } from './message.ts';
 import { type BusEvent, type Listener, type ListenerHandle, Pipeline, Priority } from './pipeline.ts';
 import type { Plugin } from './plugins/plugin.ts';
 
@@ -16,8 +18,12 @@ export abstract class MessageBus {
   abstract readonly kind: BusKind;
   readonly #pipeline = new Pipeline<DispatchContext>();
   readonly #plugins = new Set<Plugin>();
+  readonly #defaultTimeoutMs: number | undefined;
 
-  constructor() {
+  /** @param defaultTimeoutMs the `timeoutMs` of every dispatch that gives none. */
+  constructor(defaultTimeoutMs?: number | undefined) {
+    if (defaultTimeoutMs !== undefined) checkTimeout(defaultTimeoutMs, 'defaultTimeoutMs');
+    this.#defaultTimeoutMs = defaultTimeoutMs;
     this.#pipeline.attach('dispatch', detectMessageName, Priority.detectMessageName);
   }
 
@@ -56,6 +62,72 @@ export abstract class MessageBus {
   unuse(plugin: Plugin): void {
     if (!this.#plugins.delete(plugin)) return;
     plugin.detachFromBus(this);
+  }
+
+  /**
+   * Runs one dispatch, bounded by its timeout, its signal and the deadline the message carries:
+   * the deadline is stamped into a locally dispatched message's metadata (so it travels), the
+   * context's `signal` fires and the dispatch rejects with `SWITCHYARD_TIMEOUT` /
+   * `SWITCHYARD_ABORTED` when either ends it. Without any of the three it is just {@link run}.
+   */
+  protected dispatchBounded(context: DispatchContext, options: DispatchOptions | undefined): Promise<unknown> {
+    const timeoutMs = options?.timeoutMs ?? this.#defaultTimeoutMs;
+    const signal = options?.signal;
+    const carried = deadlineOf(context.message);
+    if (timeoutMs === undefined && signal === undefined && carried === undefined) return this.run(context);
+    try {
+      if (timeoutMs !== undefined) checkTimeout(timeoutMs, 'timeoutMs');
+    } catch (error) {
+      return Promise.reject(new DispatchError(error, undefined, 'initialize'));
+    }
+    const message = context.message;
+    let deadline = carried;
+    if (timeoutMs !== undefined) {
+      const own = Date.now() + timeoutMs;
+      if (deadline === undefined || own < deadline) {
+        deadline = own;
+        // The deadline travels with the message; one that arrived from a transport keeps its own.
+        if (isMessage(message) && receivedFrom(message) === undefined) {
+          context.message = withMetadata(message, { [DEADLINE]: deadline });
+        }
+      }
+    }
+    context.raceable = true;
+    context.deadline = deadline;
+    const label = (): string => context.messageName ?? nameOf(message);
+    let onAbort: (() => void) | undefined;
+    if (signal !== undefined) {
+      if (signal.aborted) context.cancel(new AbortedError(label(), signal.reason));
+      else {
+        onAbort = () => context.cancel(new AbortedError(label(), signal.reason));
+        signal.addEventListener('abort', onAbort, { once: true });
+      }
+    }
+    let timer: NodeJS.Timeout | undefined;
+    if (deadline !== undefined && context.cancelled === undefined) {
+      const remaining = Math.max(0, deadline - Date.now());
+      timer = setTimeout(
+        () => context.cancel(new TimeoutError(label(), timeoutMs ?? remaining)),
+        remaining,
+      );
+    }
+    if (context.cancelled !== undefined && this.kind !== 'query') {
+      // Aborted before it started: no handler runs.
+      clearTimeout(timer);
+      return Promise.reject(new DispatchError(context.cancelled, label(), 'initialize'));
+    }
+    let outcome = this.run(context);
+    if (this.kind !== 'query') {
+      // A query's deferred carries the cancellation; a command or event races its handlers.
+      const cancelled = context.whenCancelled().catch((reason: unknown) => {
+        throw new DispatchError(reason, context.messageName, context.phase);
+      });
+      outcome = Promise.race([outcome, cancelled]);
+    }
+    return outcome.finally(() => {
+      clearTimeout(timer);
+      if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort);
+    });
   }
 
   /**
@@ -158,4 +230,15 @@ function detectMessageName(context: DispatchContext): void {
     const name = (message as { name?: unknown }).name;
     if (typeof name === 'string' && name.length > 0) context.messageName = name;
   }
+}
+
+function checkTimeout(value: number, option: string): void {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw new ConfigurationError(`${option} must be a finite number of milliseconds >= 0, got ${String(value)}`);
+  }
+}
+
+function nameOf(message: unknown): string {
+  const name = typeof message === 'object' && message !== null ? (message as { name?: unknown }).name : undefined;
+  return typeof name === 'string' ? name : 'an unnamed message';
 }

@@ -1,35 +1,54 @@
 import type { Deferred } from './deferred.ts';
+import type { DispatchContext } from './dispatch-context.ts';
 import type { AnyMessage } from './message.ts';
 
-/** What a producer can do; checked when a route to it is registered. */
+/** What a producer can do; read by routers (replies) and asserted by the conformance suite. */
 export interface ProducerCapabilities {
   /** The producer can carry queries and settle their Deferred with the remote reply. */
   readonly replies: boolean;
   /**
-   * `produce` for a command/event resolves only after the remote handler finished (HTTP answers
-   * after handling). When false it resolves once the transport took the message (queued, written).
+   * `produce` for a command/event resolves only after the remote handler finished, and rejects with
+   * the remote error when it failed (HTTP). When false it resolves once the transport took the
+   * message (queued, written), and a failing handler is reported on the receiving side (dead
+   * letter, `onError`, logger) — never back to the dispatcher.
    */
   readonly confirmsHandling: boolean;
   /** Messages survive a restart of either side (e.g. a Redis-backed queue). */
   readonly durable: boolean;
 }
 
+/** What the bus hands a producer with a message. */
+export interface ProduceOptions {
+  /** Queries: the deferred to settle with the remote reply (result, remote error, timeout). */
+  readonly deferred?: Deferred<unknown> | undefined;
+  /**
+   * Commands and events dispatched with a timeout or signal: fires when the caller stops waiting,
+   * so the producer can stop work nobody waits for. (A query's deferred settling says the same.)
+   */
+  readonly signal?: AbortSignal | undefined;
+}
+
 /**
  * The one interface every transport implements. Register a producer as a route target, or send a
- * whole bus through it with `MessageProducerPlugin`.
+ * whole bus through it with `MessageProducerPlugin`. Adapters do not implement it by hand: they
+ * extend core's `TransportProducer` with a small wire, which keeps every transport's semantics the
+ * same.
+ *
+ * The rule of the two channels: a failure to send rejects `produce`; the reply outcome (result,
+ * remote error, reply timeout) settles the deferred. A producer resolves or rejects, never both
+ * and never neither.
  *
  * @example
- * router.route(RegisterUser).to(new BullMQProducer({ queue: 'users', connection }));
+ * router.route(RegisterUser).to(new BullMQProducer({ queueName: 'users', connection }));
  */
 export interface MessageProducer {
   /**
    * Accept the message for delivery. Resolves once the transport has taken it (queued in Redis,
-   * acknowledged by the remote, written to the socket); rejects if it could not — never drops
-   * silently. For a query the bus passes a Deferred, which the producer settles with the remote
-   * reply, a remote error, or a timeout/abort error.
+   * written to the socket) — or, when `capabilities.confirmsHandling`, once the remote handler
+   * finished; rejects if it could not — never drops silently.
    */
-  produce(message: AnyMessage, deferred?: Deferred<unknown>): Promise<void>;
-  /** Stop accepting, settle or flush what is in flight, release connections. */
+  produce(message: AnyMessage, options?: ProduceOptions): Promise<void>;
+  /** Stop accepting, settle or flush what is in flight, release connections. Once; bounded. */
   close(): Promise<void>;
   /** What it can do. */
   readonly capabilities: ProducerCapabilities;
@@ -45,4 +64,9 @@ export function isMessageProducer(value: unknown): value is MessageProducer {
     typeof candidate.capabilities === 'object' &&
     candidate.capabilities !== null
   );
+}
+
+/** The options a command or event dispatch hands its producer: its signal, when it can be cut short. */
+export function produceOptions(context: DispatchContext): ProduceOptions | undefined {
+  return context.raceable ? { signal: context.signal } : undefined;
 }

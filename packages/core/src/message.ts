@@ -126,3 +126,20 @@ export function receivedFrom(message: unknown): string | undefined {
   const value = (metadata as Record<string, unknown>)[RECEIVED_FROM];
   return typeof value === 'string' ? value : undefined;
 }
+
+/**
+ * Metadata key of a message's deadline: milliseconds since the Unix epoch (a number). Set by the bus
+ * when a message is dispatched with `timeoutMs`; every consumer refuses a message that arrives after
+ * it (`SWITCHYARD_DEADLINE_EXCEEDED`, handler not run) and the receiving bus bounds the handler by
+ * it (its `signal` fires then). Deadlines are wall-clock times: keep the hosts' clocks in sync.
+ */
+export const DEADLINE = 'switchyard.deadline';
+
+/** The deadline a message carries (see {@link DEADLINE}), or `undefined`. */
+export function deadlineOf(message: unknown): number | undefined {
+  if (typeof message !== 'object' || message === null) return undefined;
+  const metadata = (message as { metadata?: unknown }).metadata;
+  if (typeof metadata !== 'object' || metadata === null) return undefined;
+  const value = (metadata as Record<string, unknown>)[DEADLINE];
+  return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
+}

@@ -2,7 +2,8 @@ import { describe, expect, expectTypeOf, it } from 'vitest';
 import type { Deferred } from './deferred.ts';
 import { defineQuery } from './definitions.ts';
 import { type DispatchError, ErrorCode, isSwitchyardError } from './errors.ts';
-import type { MessageProducer } from './message-producer.ts';
+import type { MessageProducer, ProduceOptions } from './message-producer.ts';
+import { deferredFinder } from './plugins/deferred-finder.ts';
 import { QueryRouter } from './plugins/query-router.ts';
 import { QueryBus } from './query-bus.ts';
 
@@ -33,18 +34,22 @@ describe('QueryBus', () => {
   });
 
   it('supports prooph-style finders that settle the deferred later', async () => {
-    const bus = busWith((_query: unknown, deferred: Deferred<unknown>) => {
-      setTimeout(() => deferred.resolve({ id: 'late', name: 'Bob' }), 5);
-    });
+    const bus = busWith(
+      deferredFinder((_query: unknown, deferred: Deferred<unknown>) => {
+        setTimeout(() => deferred.resolve({ id: 'late', name: 'Bob' }), 5);
+      }),
+    );
     await expect(bus.dispatch(GetUser.create({ id: 'x' }))).resolves.toEqual({ id: 'late', name: 'Bob' });
   });
 
   it('tells the finder whether a timeout or signal may settle its deferred first (raceable)', async () => {
     const seen: boolean[] = [];
-    const bus = busWith((_query: unknown, deferred: Deferred<unknown>) => {
-      seen.push(deferred.raceable);
-      deferred.resolve(undefined);
-    });
+    const bus = busWith(
+      deferredFinder((_query: unknown, deferred: Deferred<unknown>) => {
+        seen.push(deferred.raceable);
+        deferred.resolve(undefined);
+      }),
+    );
     await bus.dispatch(GetUser.create({ id: 'a' }));
     await bus.dispatch(GetUser.create({ id: 'b' }), { timeoutMs: 1_000 });
     await bus.dispatch(GetUser.create({ id: 'c' }), { signal: new AbortController().signal });

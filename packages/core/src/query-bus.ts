@@ -1,23 +1,17 @@
 import type { Deferred } from './deferred.ts';
 import { DispatchContext } from './dispatch-context.ts';
-import { AbortedError, NoHandlerError, TimeoutError } from './errors.ts';
+import type { DispatchOptions } from './dispatch-options.ts';
+import { NoHandlerError } from './errors.ts';
 import { isThenable } from './is-thenable.ts';
 import type { AnyMessage, ResultOf } from './message.ts';
 import { MessageBus } from './message-bus.ts';
 import { isMessageProducer } from './message-producer.ts';
+import { deferredFinderFunction } from './plugins/deferred-finder.ts';
 import { Priority } from './pipeline.ts';
 import { FinderInvokeStrategy } from './plugins/finder-invoke-strategy.ts';
 
-/** Options of one query dispatch. */
-export interface QueryDispatchOptions {
-  /** Reject with `SWITCHYARD_ABORTED` when this signal aborts. @default undefined */
-  readonly signal?: AbortSignal | undefined;
-  /**
-   * Reject with `SWITCHYARD_TIMEOUT` if the query has not settled after this many milliseconds.
-   * @default the bus's `defaultTimeoutMs`
-   */
-  readonly timeoutMs?: number | undefined;
-}
+/** Options of one query dispatch (the same as every bus's {@link DispatchOptions}). */
+export type QueryDispatchOptions = DispatchOptions;
 
 /** Options of a {@link QueryBus}. */
 export interface QueryBusOptions {
@@ -27,7 +21,7 @@ export interface QueryBusOptions {
    */
   readonly defaultTimeoutMs?: number | undefined;
   /**
-   * Attach {@link FinderInvokeStrategy} so finder objects with `find(query, deferred)` work as targets.
+   * Attach {@link FinderInvokeStrategy} so finder objects with `find(query, context)` work as targets.
    * @default true
    */
   readonly finderObjects?: boolean;
@@ -35,9 +29,9 @@ export interface QueryBusOptions {
 
 /**
  * Dispatches each query to exactly one finder and resolves with its result, typed by the query's
- * definition. A finder is a function `(query) => result | Promise<result>`, a function
- * `(query, deferred) => void` that settles the deferred (prooph style, recognised by its two
- * parameters), a `{ find }` object, a service id or a MessageProducer that can reply.
+ * definition. A finder is a function `(query, context) => result | Promise<result>`, a prooph-style
+ * function that settles a deferred (wrapped in {@link deferredFinder}, so the style is explicit), a
+ * `{ find }` object, a service id or a MessageProducer that can reply.
  *
  * @example
  * const GetUser = defineQuery<{ id: string }, User | undefined>('GetUser');
@@ -48,40 +42,19 @@ export interface QueryBusOptions {
  */
 export class QueryBus extends MessageBus {
   readonly kind = 'query';
-  readonly #defaultTimeoutMs: number | undefined;
 
   constructor(options: QueryBusOptions = {}) {
-    super();
-    this.#defaultTimeoutMs = options.defaultTimeoutMs;
+    super(options.defaultTimeoutMs);
     this.attach('dispatch', invokeFinder, Priority.invokeHandler);
     if (options.finderObjects !== false) this.use(new FinderInvokeStrategy());
   }
 
-  /** Resolves with the finder's (or remote) result; rejects with a {@link DispatchError}. */
+  /**
+   * Resolves with the finder's (or remote) result; rejects with a {@link DispatchError} — with
+   * `SWITCHYARD_TIMEOUT` / `SWITCHYARD_ABORTED` when `timeoutMs` / `signal` end it first.
+   */
   dispatch<Q extends AnyMessage | object>(query: Q, options?: QueryDispatchOptions): Promise<ResultOf<Q>> {
-    const context = new DispatchContext('query', query);
-    const signal = options?.signal;
-    const timeoutMs = options?.timeoutMs ?? this.#defaultTimeoutMs;
-    if (signal === undefined && timeoutMs === undefined) return this.run(context) as Promise<ResultOf<Q>>;
-    context.raceable = true;
-    const deferred = context.deferred;
-    const name = () => context.messageName ?? 'an unnamed query';
-    let timer: NodeJS.Timeout | undefined;
-    let onAbort: (() => void) | undefined;
-    if (signal !== undefined) {
-      if (signal.aborted) deferred.reject(new AbortedError(name(), signal.reason));
-      else {
-        onAbort = () => deferred.reject(new AbortedError(name(), signal.reason));
-        signal.addEventListener('abort', onAbort, { once: true });
-      }
-    }
-    if (timeoutMs !== undefined && !deferred.settled) {
-      timer = setTimeout(() => deferred.reject(new TimeoutError(name(), timeoutMs)), timeoutMs);
-    }
-    return (this.run(context) as Promise<ResultOf<Q>>).finally(() => {
-      if (timer !== undefined) clearTimeout(timer);
-      if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort);
-    });
+    return this.dispatchBounded(new DispatchContext('query', query), options) as Promise<ResultOf<Q>>;
   }
 
   protected settle(context: DispatchContext): void | Promise<void> {
@@ -110,23 +83,18 @@ function waitFor(context: DispatchContext, deferred: Deferred<unknown>): Promise
 function invokeFinder(context: DispatchContext): unknown {
   if (context.handled) return undefined;
   const target = context.target;
+  const settleItself = deferredFinderFunction(target);
+  if (settleItself !== undefined) {
+    // prooph style: the finder settles the deferred itself; a rejection still counts.
+    context.handled = true;
+    const deferred = context.deferred;
+    const result = settleItself(context.message, deferred);
+    if (isThenable(result)) result.then(undefined, (error: unknown) => deferred.reject(error));
+    return undefined;
+  }
   if (typeof target === 'function') {
     context.handled = true;
-    if (target.length >= 2) {
-      // Deferred style: the finder settles the deferred itself; a rejection still counts.
-      const deferred = context.deferred;
-      const result = target(context.message, deferred);
-      if (isThenable(result)) {
-        result.then(
-          (value) => {
-            if (value !== undefined) deferred.resolve(value);
-          },
-          (error: unknown) => deferred.reject(error),
-        );
-      } else if (result !== undefined) deferred.resolve(result);
-      return undefined;
-    }
-    const result = target(context.message);
+    const result = target(context.message, context);
     // Nothing can race this dispatch: take the answer directly, without a deferred in between.
     if (!context.raceable) {
       if (!isThenable(result)) {
@@ -146,7 +114,7 @@ function invokeFinder(context: DispatchContext): unknown {
     if (!target.capabilities.replies) return undefined;
     context.handled = true;
     const deferred = context.deferred;
-    const produced = target.produce(context.message as AnyMessage, deferred);
+    const produced = target.produce(context.message as AnyMessage, { deferred });
     if (!context.raceable) return produced;
     // The caller's timeout or abort bounds the whole dispatch, also a send the transport is still
     // blocked on (a full queue, a peer that never completes its handshake): stop waiting for the

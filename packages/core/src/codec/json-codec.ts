@@ -1,4 +1,10 @@
-import { DecodeError, EncodeError, PayloadTooLargeError, type RemoteErrorInfo } from '../errors.ts';
+import {
+  DecodeError,
+  EncodeError,
+  PayloadTooLargeError,
+  type RemoteErrorInfo,
+  type ValidationIssue,
+} from '../errors.ts';
 import type { Metadata } from '../json.ts';
 import { type AnyMessage, createMessage, type MessageKind } from '../message.ts';
 import type { MessageCodec, Reply, WireData } from './message-codec.ts';
@@ -109,11 +115,13 @@ export class JsonCodec implements MessageCodec {
       throw new DecodeError(`Reply field "ok" must be a boolean, got ${describe(reply.ok)}`);
     const error = reply.error;
     if (!isPlainObject(error)) throw new DecodeError('Reply field "error" must be an object');
+    const issues = readIssues(error.issues);
     const info: RemoteErrorInfo = {
       name: requireString(error, 'name', MAX_NAME_LENGTH),
       message: typeof error.message === 'string' ? error.message : '',
       code: typeof error.code === 'string' ? error.code : undefined,
       ...(typeof error.stack === 'string' ? { stack: error.stack } : {}),
+      ...(issues === undefined ? {} : { issues }),
     };
     return { inReplyTo, ok: false, error: info };
   }
@@ -145,9 +153,13 @@ export class JsonCodec implements MessageCodec {
     if (!isPlainObject(parsed))
       throw new DecodeError(`The ${what} must be a JSON object, got ${describe(parsed)}`);
     // JSON.parse makes "__proto__" an own data property, harmless by itself but a pollution vector
-    // for whoever spreads or merges the payload later. Refuse it; look only when it can be there.
-    if ((text.includes('__proto__') || text.includes('\\u')) && hasProtoKey(parsed)) {
-      throw new DecodeError(`The ${what} contains a "__proto__" key`);
+    // for whoever spreads or merges the payload later; so is `constructor.prototype` for naive deep
+    // merges. Refuse both; look only when they can be there.
+    if (
+      (text.includes('__proto__') || text.includes('prototype') || text.includes('\\u')) &&
+      hasPollutionKey(parsed)
+    ) {
+      throw new DecodeError(`The ${what} contains a "__proto__" or "constructor.prototype" key`);
     }
     return parsed;
   }
@@ -180,7 +192,21 @@ function requireString(object: Record<string, unknown>, field: string, maxLength
   return value;
 }
 
-function hasProtoKey(root: unknown): boolean {
+/** Reads a reply's validation issues: an array of `{ message, path? }`, at most 100 kept. */
+function readIssues(value: unknown): ValidationIssue[] | undefined {
+  if (!Array.isArray(value)) return undefined;
+  const issues: ValidationIssue[] = [];
+  for (const item of value.slice(0, 100)) {
+    if (!isPlainObject(item) || typeof item.message !== 'string') continue;
+    const path = Array.isArray(item.path)
+      ? item.path.filter((key): key is string | number => typeof key === 'string' || typeof key === 'number')
+      : undefined;
+    issues.push(path === undefined ? { message: item.message } : { message: item.message, path });
+  }
+  return issues;
+}
+
+function hasPollutionKey(root: unknown): boolean {
   const stack: unknown[] = [root];
   while (stack.length > 0) {
     const value = stack.pop();
@@ -190,6 +216,10 @@ function hasProtoKey(root: unknown): boolean {
       continue;
     }
     if (Object.hasOwn(value, '__proto__')) return true;
+    const ctor = (value as { constructor?: unknown }).constructor;
+    if (Object.hasOwn(value, 'constructor') && typeof ctor === 'object' && ctor !== null) {
+      if (Object.hasOwn(ctor, 'prototype')) return true;
+    }
     for (const key of Object.keys(value)) stack.push((value as Record<string, unknown>)[key]);
   }
   return false;

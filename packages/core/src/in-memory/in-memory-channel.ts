@@ -5,6 +5,8 @@ export interface InMemoryDelivery {
   readonly data: WireData;
   /** Present for queries: sends the encoded reply back to the producer. */
   readonly reply: ((data: WireData) => void) | undefined;
+  /** Fires when the caller stops waiting (timeout, abort); the handler's signal fires with it. */
+  readonly signal: AbortSignal | undefined;
 }
 
 /** The consumer side of a channel. */

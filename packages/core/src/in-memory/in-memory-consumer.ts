@@ -1,65 +1,82 @@
-import { MessageReceiver, type ReceiverOptions } from '../transport/message-receiver.ts';
+import { ProducerClosedError } from '../errors.ts';
+import type { AnyMessage } from '../message.ts';
+import { TransportConsumer, type TransportConsumerOptions } from '../transport/transport-consumer.ts';
 import type { InMemoryChannel, InMemoryDelivery } from './in-memory-channel.ts';
 
 /** Options of the {@link InMemoryConsumer}. */
-export interface InMemoryConsumerOptions extends ReceiverOptions {
+export interface InMemoryConsumerOptions extends TransportConsumerOptions {
   /** The channel to listen on. */
   readonly channel: InMemoryChannel;
-  /**
-   * Called with every message that failed (decode, validation, handler). Queries also get an error
-   * reply; commands and events have no one else to tell.
-   * @default undefined — failures are dropped after the reply
-   */
-  readonly onError?: ((error: unknown) => void) | undefined;
 }
 
 /**
- * Receives from an {@link InMemoryChannel} and dispatches into local buses. Starts listening on
- * construction; `close()` stops taking messages and waits for those in flight.
+ * Receives from an {@link InMemoryChannel} and dispatches into local buses. `start()` attaches it to
+ * the channel; `close()` detaches it and lets the messages it already took finish (up to
+ * `closeTimeoutMs`). Default `concurrency`: 1_000 (more wait in order).
  */
-export class InMemoryConsumer {
-  readonly #receiver: MessageReceiver;
-  readonly #onError: ((error: unknown) => void) | undefined;
-  readonly #inFlight = new Set<Promise<void>>();
-  #stop: (() => void) | undefined;
+export class InMemoryConsumer extends TransportConsumer<string> {
+  readonly #channel: InMemoryChannel;
+  readonly #backlog: InMemoryDelivery[] = [];
+  #running = 0;
+  #detach: (() => void) | undefined;
 
   constructor(options: InMemoryConsumerOptions) {
-    this.#receiver = new MessageReceiver('in-memory', options);
-    this.#onError = options.onError;
-    this.#stop = options.channel.listen({ deliver: (delivery) => this.#accept(delivery) });
+    super('InMemoryConsumer', 'in-memory', options, 1_000);
+    this.#channel = options.channel;
   }
 
-  /** Messages being handled right now. */
-  get inFlight(): number {
-    return this.#inFlight.size;
+  protected async open(): Promise<string> {
+    this.#detach = this.#channel.listen({ deliver: (delivery) => this.#accept(delivery) });
+    return 'in-memory';
   }
 
-  /** Stops listening, then waits until every message already taken is handled. */
-  async close(): Promise<void> {
-    this.#stop?.();
-    this.#stop = undefined;
-    while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
+  protected stopIntake(): void {
+    this.#detach?.();
+    this.#detach = undefined;
+  }
+
+  protected async release(): Promise<void> {
+    // Whatever is still waiting for a slot after closeTimeoutMs will not run: say so.
+    for (const delivery of this.#backlog.splice(0)) {
+      const error = new ProducerClosedError('The in-memory consumer closed before handling the message');
+      let message: AnyMessage | undefined;
+      try {
+        message = this.receiver.codec.decode(delivery.data);
+      } catch {
+        message = undefined;
+      }
+      const result = this.receiver.failed(error, message);
+      if (!result.ok) this.reportFailure(result);
+      if (delivery.reply !== undefined && result.reply !== undefined) {
+        delivery.reply(this.receiver.encodeReply(result.reply));
+      }
+      this.lifecycle.inFlight.leave();
+    }
   }
 
   #accept(delivery: InMemoryDelivery): void {
-    const work = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.#handle(delivery));
-    this.#inFlight.add(work);
-    void work.finally(() => this.#inFlight.delete(work));
+    this.lifecycle.inFlight.enter();
+    this.#backlog.push(delivery);
+    this.#pump();
   }
 
-  async #handle(delivery: InMemoryDelivery): Promise<void> {
-    const result = await this.#receiver.receive(delivery.data);
-    if (delivery.reply !== undefined && result.reply !== undefined) {
-      delivery.reply(this.#receiver.encodeReply(result.reply));
+  #pump(): void {
+    while (this.#running < this.concurrency && this.#backlog.length > 0) {
+      const delivery = this.#backlog.shift()!;
+      this.#running++;
+      // Never run the handler inside the producer's call stack.
+      setImmediate(() => void this.#run(delivery));
     }
-    if (!result.ok) reportSafely(this.#onError, result.error);
   }
-}
 
-function reportSafely(onError: ((error: unknown) => void) | undefined, error: unknown): void {
-  try {
-    onError?.(error);
-  } catch {
-    // A failing error hook must not take the consumer down.
+  async #run(delivery: InMemoryDelivery): Promise<void> {
+    const result = await this.receiver.receive(delivery.data, delivery.signal);
+    if (delivery.reply !== undefined && result.reply !== undefined) {
+      delivery.reply(this.receiver.encodeReply(result.reply));
+    }
+    if (!result.ok) this.reportFailure(result);
+    this.#running--;
+    this.lifecycle.inFlight.leave();
+    this.#pump();
   }
 }

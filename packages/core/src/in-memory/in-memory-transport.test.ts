@@ -44,6 +44,7 @@ describe('in-memory transport', () => {
       commandBus.use(router);
       return new InMemoryConsumer({ channel, commandBus });
     });
+    await Promise.all(consumers.map((consumer) => consumer.start()));
     const producer = new InMemoryProducer({ channel });
     for (let n = 0; n < 4; n++) await producer.produce(Work.create({ n }));
     await Promise.all(consumers.map((consumer) => consumer.close()));
@@ -63,6 +64,7 @@ describe('in-memory transport', () => {
     const commandBus = new CommandBus();
     commandBus.use(router);
     const consumer = new InMemoryConsumer({ channel, commandBus, onError: (error) => errors.push(error) });
+    await consumer.start();
     const producer = new InMemoryProducer({ channel });
     await producer.produce(Work.create({ n: 1 }));
     await producer.produce(Work.create({ n: 2 }));

@@ -1,3 +1,4 @@
+import type { HandlerContext } from '../dispatch-options.ts';
 import type { CommandDefinition } from '../definitions.ts';
 import type { AnyMessage, CommandMessage } from '../message.ts';
 import type { MessageProducer } from '../message-producer.ts';
@@ -6,8 +7,8 @@ import { Router } from './router.ts';
 
 /** A command target: a function, a `{ handle }` object, a service id or a producer. */
 export type CommandHandler<M = AnyMessage> =
-  | ((command: M) => unknown)
-  | { handle(command: M): unknown }
+  | ((command: M, context: HandlerContext) => unknown)
+  | { handle(command: M, context: HandlerContext): unknown }
   | string
   | MessageProducer;
 

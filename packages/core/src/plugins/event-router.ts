@@ -1,3 +1,4 @@
+import type { HandlerContext } from '../dispatch-options.ts';
 import type { EventDefinition } from '../definitions.ts';
 import type { AnyMessage, EventMessage } from '../message.ts';
 import type { MessageProducer } from '../message-producer.ts';
@@ -6,8 +7,8 @@ import { Router } from './router.ts';
 
 /** An event target: a function, an `{ onEvent }` object, a service id or a producer. */
 export type EventListener<M = AnyMessage> =
-  | ((event: M) => unknown)
-  | { onEvent(event: M): unknown }
+  | ((event: M, context: HandlerContext) => unknown)
+  | { onEvent(event: M, context: HandlerContext): unknown }
   | string
   | MessageProducer;
 

@@ -1,11 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { CommandBus } from '../command-bus.ts';
-import type { Deferred } from '../deferred.ts';
 import { defineCommand, defineEvent, defineQuery } from '../definitions.ts';
 import { type DispatchError, ErrorCode } from '../errors.ts';
 import { EventBus } from '../event-bus.ts';
 import { type AnyMessage, RECEIVED_FROM, withMetadata } from '../message.ts';
-import type { MessageProducer } from '../message-producer.ts';
+import type { MessageProducer, ProduceOptions } from '../message-producer.ts';
 import { QueryBus } from '../query-bus.ts';
 import { CommandRouter } from './command-router.ts';
 import { EventRouter } from './event-router.ts';
@@ -23,9 +22,9 @@ function producer(replies = true) {
   return {
     produced,
     capabilities: { replies, confirmsHandling: false, durable: false },
-    async produce(message: AnyMessage, deferred?: Deferred<unknown>) {
+    async produce(message: AnyMessage, options?: ProduceOptions) {
       produced.push(message);
-      deferred?.resolve('remote');
+      options?.deferred?.resolve('remote');
     },
     async close() {},
   } satisfies MessageProducer & { produced: AnyMessage[] };

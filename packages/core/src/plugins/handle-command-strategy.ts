@@ -24,10 +24,7 @@ function hasMethod(
 export function bindMethod(target: unknown, method: string): unknown {
   if (!hasMethod(target, method)) return target;
   const fn = target[method]!;
-  // Keep the arity so the query bus can tell a deferred-style `find(query, deferred)`.
-  return fn.length >= 2
-    ? (message: unknown, deferred: unknown) => fn.call(target, message, deferred)
-    : (message: unknown) => fn.call(target, message);
+  return (message: unknown, context: unknown) => fn.call(target, message, context);
 }
 
 /**

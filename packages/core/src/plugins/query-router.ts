@@ -1,17 +1,20 @@
-import type { Deferred } from '../deferred.ts';
+import type { HandlerContext } from '../dispatch-options.ts';
 import type { QueryDefinition } from '../definitions.ts';
 import type { AnyMessage, QueryMessage } from '../message.ts';
 import type { MessageProducer } from '../message-producer.ts';
+import type { DeferredFinder } from './deferred-finder.ts';
 import { addTarget } from './route-targets.ts';
 import { Router } from './router.ts';
 
 /**
- * A query target: a function returning the result (or a promise of it), a function settling the
- * deferred it is given, a `{ find }` object, a service id or a producer that carries replies.
+ * A query target: a function returning the result (or a promise of it), a `{ find }` object, a
+ * prooph-style finder wrapped in {@link deferredFinder}, a service id or a producer that carries
+ * replies. The result type is checked against the query's definition.
  */
 export type QueryFinder<M = AnyMessage, R = unknown> =
-  | ((query: M, deferred: Deferred<R>) => R | Promise<R> | undefined | Promise<undefined>)
-  | { find(query: M, deferred: Deferred<R>): R | Promise<R> | undefined | Promise<undefined> }
+  | ((query: M, context: HandlerContext) => R | Promise<R>)
+  | { find(query: M, context: HandlerContext): R | Promise<R> }
+  | DeferredFinder<M, R>
   | string
   | MessageProducer;
 

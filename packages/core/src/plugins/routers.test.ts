@@ -1,11 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { CommandBus } from '../command-bus.ts';
-import type { Deferred } from '../deferred.ts';
 import { defineCommand, defineEvent, defineQuery } from '../definitions.ts';
 import { ErrorCode, isSwitchyardError } from '../errors.ts';
 import { EventBus } from '../event-bus.ts';
 import { type AnyMessage, RECEIVED_FROM, withMetadata } from '../message.ts';
-import type { MessageProducer } from '../message-producer.ts';
+import type { MessageProducer, ProduceOptions } from '../message-producer.ts';
 import { QueryBus } from '../query-bus.ts';
 import { AsyncSwitchRouter } from './async-switch-router.ts';
 import { CommandRouter } from './command-router.ts';
@@ -23,9 +22,9 @@ function recordingProducer(replies = true) {
   const producer: MessageProducer & { produced: AnyMessage[] } = {
     produced,
     capabilities: { replies, confirmsHandling: false, durable: false },
-    async produce(message: AnyMessage, deferred?: Deferred<unknown>) {
+    async produce(message: AnyMessage, options?: ProduceOptions) {
       produced.push(message);
-      deferred?.resolve(42);
+      options?.deferred?.resolve(42);
     },
     async close() {},
   };

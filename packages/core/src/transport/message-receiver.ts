@@ -2,17 +2,14 @@ import { JsonCodec } from '../codec/json-codec.ts';
 import type { MessageCodec, Reply, WireData } from '../codec/message-codec.ts';
 import type { CommandBus } from '../command-bus.ts';
 import { type AnyDefinition, DefinitionRegistry, validateMessage } from '../definitions.ts';
-import {
-  ErrorCode,
-  isSwitchyardError,
-  NoHandlerError,
-  toRemoteErrorInfo,
-  ValidationError,
-} from '../errors.ts';
+import { DeadlineExceededError, NoHandlerError, toRemoteErrorInfo, ValidationError } from '../errors.ts';
 import type { EventBus } from '../event-bus.ts';
 import type { Metadata } from '../json.ts';
-import { type AnyMessage, RECEIVED_FROM, withMetadata } from '../message.ts';
+import { type AnyMessage, deadlineOf, RECEIVED_FROM, withMetadata } from '../message.ts';
 import type { QueryBus } from '../query-bus.ts';
+import { type FailureOutcome, failureOutcome, type ReceiveFailure } from './failure-outcome.ts';
+
+export type { ReceiveFailure } from './failure-outcome.ts';
 
 /** Options shared by every consumer: where messages go and how they are read. */
 export interface ReceiverOptions {
@@ -34,21 +31,14 @@ export interface ReceiverOptions {
   readonly exposeErrorStack?: boolean | undefined;
 }
 
-/** Why receiving failed; adapters map it to their transport (HTTP status, BullMQ retry or fail, …). */
-export type ReceiveFailure =
-  | 'decode'
-  | 'too-large'
-  | 'validation'
-  | 'unknown-message'
-  | 'unauthorized'
-  | 'handler';
-
 /** The outcome of one received message. */
 export type ReceiveResult =
   | { readonly ok: true; readonly message: AnyMessage; readonly reply: Reply | undefined }
   | {
       readonly ok: false;
       readonly failure: ReceiveFailure;
+      /** What the failure means on every transport: retry, dead letter, HTTP status. */
+      readonly outcome: FailureOutcome;
       readonly error: unknown;
       /** The decoded message, when decoding got that far. */
       readonly message: AnyMessage | undefined;
@@ -57,9 +47,10 @@ export type ReceiveResult =
     };
 
 /**
- * The receiving half every consumer shares: decode and validate the envelope, mark it as arrived from
- * the transport, dispatch it into the bus of its kind, and build the query reply. Adapters add only
- * the transport: reading bytes, writing replies, acknowledging.
+ * The receive pipeline every consumer shares: decode → validate → mark as arrived → refuse if the
+ * deadline passed → dispatch into the bus of its kind (with the transport's abort signal) → build
+ * the reply. Failures are classified by the one outcome table ({@link failureOutcome}). Adapters add
+ * only the transport: reading bytes, writing replies, acknowledging.
  */
 export class MessageReceiver {
   /** The codec used to decode envelopes and encode replies. */
@@ -115,19 +106,29 @@ export class MessageReceiver {
 
   readonly #markValid = (message: AnyMessage): AnyMessage => this.#mark(message);
 
-  /** Dispatches a decoded message into its bus; never rejects. */
-  dispatch(message: AnyMessage): Promise<ReceiveResult> {
+  /**
+   * Dispatches a decoded message into its bus; never rejects. A message whose deadline has passed
+   * is refused with `SWITCHYARD_DEADLINE_EXCEEDED` and its handler does not run; otherwise the bus
+   * bounds the handler by that deadline. `signal` is the transport's own "the caller went away"
+   * (an HTTP request aborted); the handler's signal fires with it.
+   */
+  dispatch(message: AnyMessage, signal?: AbortSignal): Promise<ReceiveResult> {
+    const deadline = deadlineOf(message);
+    if (deadline !== undefined && deadline <= Date.now()) {
+      return Promise.resolve(this.failed(new DeadlineExceededError(message.name, deadline), message));
+    }
+    const options = signal === undefined ? undefined : { signal };
     let dispatched: Promise<unknown>;
     try {
       switch (message.kind) {
         case 'command':
-          dispatched = this.#bus('commandBus', message).dispatch(message);
+          dispatched = this.#bus('commandBus', message).dispatch(message, options);
           break;
         case 'event':
-          dispatched = this.#bus('eventBus', message).dispatch(message);
+          dispatched = this.#bus('eventBus', message).dispatch(message, options);
           break;
         case 'query':
-          dispatched = this.#bus('queryBus', message).dispatch(message);
+          dispatched = this.#bus('queryBus', message).dispatch(message, options);
           break;
         default:
           throw new NoHandlerError(`Unknown message kind of "${message.name}"`);
@@ -145,8 +146,8 @@ export class MessageReceiver {
     );
   }
 
-  /** Decodes, validates and dispatches; never throws. */
-  async receive(data: WireData): Promise<ReceiveResult> {
+  /** Decodes, validates and dispatches (see {@link dispatch}); never throws. */
+  async receive(data: WireData, signal?: AbortSignal): Promise<ReceiveResult> {
     let decoded: AnyMessage;
     try {
       decoded = this.codec.decode(data);
@@ -160,7 +161,7 @@ export class MessageReceiver {
       // The envelope was readable: a query still gets its error reply.
       return this.failed(error, decoded);
     }
-    return this.dispatch(message);
+    return this.dispatch(message, signal);
   }
 
   /**
@@ -207,30 +208,14 @@ export class MessageReceiver {
    * or validation step): the failure kind and, for a decoded query, its error reply.
    */
   failed(error: unknown, message?: AnyMessage): ReceiveResult {
+    const outcome = failureOutcome(error);
     return {
       ok: false,
-      failure: classify(error),
+      failure: outcome.failure,
+      outcome,
       error,
       message,
       reply: message?.kind === 'query' ? this.errorReply(message, error) : undefined,
     };
-  }
-}
-
-function classify(error: unknown): ReceiveFailure {
-  if (!isSwitchyardError(error)) return 'handler';
-  switch (error.code) {
-    case ErrorCode.DecodeError:
-      return 'decode';
-    case ErrorCode.PayloadTooLarge:
-      return 'too-large';
-    case ErrorCode.ValidationError:
-      return 'validation';
-    case ErrorCode.NoHandler:
-      return 'unknown-message';
-    case ErrorCode.Unauthorized:
-      return 'unauthorized';
-    default:
-      return 'handler';
   }
 }

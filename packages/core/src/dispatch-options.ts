@@ -1,0 +1,33 @@
+/** Options of one `dispatch` on any bus. */
+export interface DispatchOptions {
+  /**
+   * Reject with `SWITCHYARD_TIMEOUT` if the dispatch has not settled after this many milliseconds.
+   * The deadline travels with the message (metadata `switchyard.deadline`): a consumer refuses the
+   * message once it has passed, and the remote handler's `signal` fires at it.
+   * @default the bus's `defaultTimeoutMs` (none unless set)
+   */
+  readonly timeoutMs?: number | undefined;
+  /**
+   * Reject with `SWITCHYARD_ABORTED` when this signal aborts; the handler's `signal` fires too (over
+   * HTTP the request is cancelled, so the remote handler's signal fires as well).
+   * @default undefined
+   */
+  readonly signal?: AbortSignal | undefined;
+}
+
+/**
+ * The second argument every handler, listener and finder is called with.
+ *
+ * @example
+ * router.route(GetReport).to(async (query, { signal }) => db.query(sql, { signal }));
+ */
+export interface HandlerContext {
+  /**
+   * Fires when nobody waits for the outcome any more: the dispatch's deadline passed or its caller
+   * aborted — also when the message came from another process, where the transport can tell.
+   * Never fires for a dispatch without `timeoutMs` or `signal`.
+   */
+  readonly signal: AbortSignal;
+  /** The dispatch's deadline in milliseconds since the Unix epoch, or `undefined`. */
+  readonly deadline: number | undefined;
+}

@@ -1,0 +1,79 @@
+import type { WireData } from '../codec/message-codec.ts';
+import type { AnyMessage } from '../message.ts';
+
+/** How a wire carries query replies. */
+export type WireReplies =
+  /** The reply comes back as the answer to the send itself (HTTP: the response body). */
+  | 'inline'
+  /** Replies come back on a channel of their own, to the wire's {@link ReplySink} (ZeroMQ, BullMQ, in-memory). */
+  | 'channel'
+  /** This wire cannot carry queries. */
+  | false;
+
+/** What a wire declares; core's producer reads it (and routers refuse queries to a wire without replies). */
+export interface WireCapabilities {
+  readonly replies: WireReplies;
+  /** A command's send resolves only after the remote handler finished, with its reply (see `ProducerCapabilities`). */
+  readonly confirmsHandling: boolean;
+  /** Messages survive a restart of either side. */
+  readonly durable: boolean;
+}
+
+/** One message on its way out, as core hands it to the wire. */
+export interface OutgoingMessage {
+  /** The message (its metadata carries the deadline, `switchyard.deadline`, when it has one). */
+  readonly message: AnyMessage;
+  /** The encoded envelope. */
+  readonly data: WireData;
+  /** True for a query whose reply someone waits for. */
+  readonly expectsReply: boolean;
+  /** The deadline in ms since the epoch, or `undefined`. Sending must not outlive it. */
+  readonly deadline: number | undefined;
+  /** Fires when the caller stops waiting (timeout, abort, close): cancel the send or request. */
+  readonly signal: AbortSignal | undefined;
+}
+
+/**
+ * Where a wire with `replies: 'channel'` hands every reply it receives: the encoded reply, and the
+ * correlation id the transport carried beside it, if any (ZeroMQ's correlation frame). Core decodes
+ * it and settles the query it belongs to; a reply nobody waits for is dropped.
+ */
+export type ReplySink = (data: WireData, correlationId?: string) => void;
+
+/**
+ * The part of a producer an adapter writes: move bytes. Core's `TransportProducer` does the rest —
+ * refuse what is not a message, encode, attach the deadline, bound the message size, register and
+ * match replies, build remote errors, count work in flight, close once.
+ *
+ * @example
+ * class MyWire implements ProducerWire<string> {
+ *   readonly capabilities = { replies: 'inline', confirmsHandling: true, durable: false } as const;
+ *   async open() { return 'my://host'; }
+ *   async send(out: OutgoingMessage) { return await client.request(out.data, { signal: out.signal }); }
+ *   async close() { await client.close(); }
+ * }
+ */
+export interface ProducerWire<Address = string> {
+  readonly capabilities: WireCapabilities;
+  /**
+   * Connects (or prepares to: many transports connect lazily). Called once, by the producer's
+   * `start()` or its first `produce`. Resolves with the address it reaches.
+   */
+  open(replies: ReplySink): Promise<Address>;
+  /**
+   * Sends one message. Resolves once the transport took it — for an `inline` wire, with the reply
+   * data the remote answered (`undefined` for a command accepted without a body). Rejects with a
+   * typed Switchyard error (`TransportError`, `BackpressureError`, `TimeoutError`, …).
+   */
+  send(outgoing: OutgoingMessage): Promise<WireData | undefined>;
+  /**
+   * Optional: tells the consumer that the caller of a query stopped waiting (timeout, abort) before
+   * the reply came, so the remote handler's signal can fire. Best effort; never throws.
+   */
+  cancel?(outgoing: OutgoingMessage): void;
+  /**
+   * Releases connections. `drained` is false when sends were still in flight at `closeTimeoutMs`:
+   * cut them off (they must reject with `ProducerClosedError`).
+   */
+  close(drained: boolean): Promise<void>;
+}

@@ -1,0 +1,146 @@
+import type { WireData } from '../codec/message-codec.ts';
+import { ConfigurationError } from '../errors.ts';
+import { ErrorReporter, type ErrorReportingOptions } from './error-reporter.ts';
+import { Lifecycle, type LifecycleOptions, type LifecycleState } from './lifecycle.ts';
+import { MessageReceiver, type ReceiveResult, type ReceiverOptions } from './message-receiver.ts';
+
+/** The options every consumer takes, whatever its transport. */
+export interface TransportConsumerOptions extends ReceiverOptions, LifecycleOptions, ErrorReportingOptions {
+  /**
+   * Messages handled at the same time. At the limit the consumer stops taking more (the transport
+   * pushes back on the producers, or keeps them queued).
+   * @default the adapter's (documented in its README)
+   */
+  readonly concurrency?: number | undefined;
+}
+
+/**
+ * The base of every consumer: one lifecycle (`start()` once → address, `close()` once and bounded by
+ * `closeTimeoutMs`, `inFlight`), one receive pipeline ({@link MessageReceiver}), one error reporter
+ * (`onError`, `logger`) and one concurrency limit. An adapter implements `open`, `stopIntake` and
+ * `release`, and hands each delivery to {@link handle}.
+ */
+export abstract class TransportConsumer<Address = string> {
+  /** The receive pipeline: decode → validate → mark → refuse expired → dispatch → reply. */
+  protected readonly receiver: MessageReceiver;
+  /** Where background failures go. */
+  protected readonly errors: ErrorReporter;
+  /** Start once, close once, in-flight counting. */
+  protected readonly lifecycle: Lifecycle<Address>;
+  /** Most messages handled at once. */
+  protected readonly concurrency: number;
+  #slotFreed: (() => void) | undefined;
+
+  /**
+   * @param component the class name users see, e.g. `"HttpConsumer"`.
+   * @param transport the transport name put in `switchyard.receivedFrom`, e.g. `"http"`.
+   * @param defaultConcurrency the adapter's default for `concurrency`.
+   */
+  constructor(component: string, transport: string, options: TransportConsumerOptions, defaultConcurrency: number) {
+    const concurrency = options.concurrency ?? defaultConcurrency;
+    if (!Number.isInteger(concurrency) || concurrency < 1) {
+      throw new ConfigurationError(`${component}: concurrency must be a whole number >= 1, got ${String(concurrency)}`);
+    }
+    this.concurrency = concurrency;
+    this.receiver = new MessageReceiver(transport, options);
+    this.errors = new ErrorReporter(component, transport, options);
+    this.lifecycle = new Lifecycle(component, options);
+  }
+
+  /** Binds or connects and starts consuming; resolves with the address it serves. Once; a second call gets the same promise. */
+  start(): Promise<Address> {
+    return this.lifecycle.start(() => this.open());
+  }
+
+  /**
+   * Stops taking messages, lets those already taken finish (up to `closeTimeoutMs`), then releases
+   * the transport. Once; a second call awaits the first.
+   */
+  close(): Promise<void> {
+    return this.lifecycle.close({
+      stopIntake: () => this.stopIntake(),
+      release: (drained) => this.release(drained),
+    });
+  }
+
+  /** Messages being handled right now. */
+  get inFlight(): number {
+    return this.lifecycle.inFlight.size;
+  }
+
+  /** `new`, `starting`, `started`, `closing` or `closed`. */
+  get state(): LifecycleState {
+    return this.lifecycle.state;
+  }
+
+  /** The address `start()` resolved with, once it has. */
+  get address(): Address | undefined {
+    return this.lifecycle.address;
+  }
+
+  /** Binds, connects, subscribes: whatever starts the intake. */
+  protected abstract open(): Promise<Address>;
+  /** Stops taking new messages; those taken go on. */
+  protected abstract stopIntake(): void | Promise<void>;
+  /** Releases sockets and connections; `drained` is false when handlers still ran at `closeTimeoutMs`. */
+  protected abstract release(drained: boolean): Promise<void>;
+
+  /**
+   * Runs one delivery through the receive pipeline, counted in flight, and reports a failure to
+   * `onError`/the logger. Never rejects. `signal`: the transport's "the caller went away".
+   */
+  protected handle(data: WireData, signal?: AbortSignal): Promise<ReceiveResult> {
+    this.#enter();
+    return this.receiver.receive(data, signal).then((result) => {
+      this.#leave();
+      if (!result.ok) this.reportFailure(result);
+      return result;
+    });
+  }
+
+  /** Counts a piece of work the adapter runs itself (e.g. after its own decode step). */
+  protected track<T>(work: Promise<T>): Promise<T> {
+    this.#enter();
+    work.then(this.#leaveBound, this.#leaveBound);
+    return work;
+  }
+
+  /** Reports a failed delivery with its message id and name. */
+  protected reportFailure(result: Extract<ReceiveResult, { ok: false }>): void {
+    this.errors.report(result.error, 'receive', {
+      messageId: result.message?.id,
+      messageName: result.message?.name,
+      failure: result.failure,
+    });
+  }
+
+  /** `undefined` while fewer than `concurrency` messages are in flight, else a promise of a free slot. */
+  protected slotFree(): Promise<void> | undefined {
+    if (this.lifecycle.inFlight.size < this.concurrency) return undefined;
+    return new Promise<void>((resolve) => {
+      const previous = this.#slotFreed;
+      this.#slotFreed = () => {
+        previous?.();
+        resolve();
+      };
+    });
+  }
+
+  /** Wakes whoever waits in {@link slotFree} (e.g. a read loop at close). */
+  protected wakeSlotWaiters(): void {
+    const freed = this.#slotFreed;
+    this.#slotFreed = undefined;
+    freed?.();
+  }
+
+  #enter(): void {
+    this.lifecycle.inFlight.enter();
+  }
+
+  #leave(): void {
+    this.lifecycle.inFlight.leave();
+    if (this.#slotFreed !== undefined) this.wakeSlotWaiters();
+  }
+
+  readonly #leaveBound = (): void => this.#leave();
+}
