@@ -10,9 +10,14 @@
 export { DomainError, Fixtures, fixtureDefinitions } from './fixtures.ts';
 export { freePort } from './free-port.ts';
 export { rejectionOf } from './rejection-of.ts';
+export { expectFailure } from './failure-table-tests.ts';
 export {
-  type ConformanceReceiver,
+  type ConformanceConsumer,
+  type ConformanceConsumerSettings,
+  type ConformanceProducer,
+  type ConformanceProducerSettings,
   describeTransportConformance,
+  type PairSettings,
   type TransportConformanceOptions,
   type TransportPair,
 } from './transport-conformance.ts';

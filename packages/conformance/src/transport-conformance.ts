@@ -1,37 +1,65 @@
-import {
-  type AnyMessage,
-  CommandBus,
-  CommandRouter,
-  type Deferred,
-  ErrorCode,
-  EventBus,
-  EventRouter,
-  isSwitchyardError,
-  type MessageProducer,
-  QueryBus,
-  QueryRouter,
-  RECEIVED_FROM,
-  type RemoteError,
-} from '@switchyard/core';
-import { afterEach, describe, expect, it } from 'vitest';
-import { DomainError, Fixtures, fixtureDefinitions } from './fixtures.ts';
-import { rejectionOf } from './rejection-of.ts';
-import { sleep, waitFor } from './wait-for.ts';
+import type { CommandBus, ErrorHook, EventBus, MessageProducer, QueryBus } from '@switchyard/core';
+import { afterEach, describe } from 'vitest';
+import { buildReceivingBuses, buildSendingBuses, newRecorded, type Recorded } from './conformance-receiver.ts';
+import { registerDeadlineTests } from './deadline-tests.ts';
+import { registerDeliveryTests } from './delivery-tests.ts';
+import { registerFailureTableTests } from './failure-table-tests.ts';
+import { fixtureDefinitions } from './fixtures.ts';
+import { registerLifecycleTests } from './lifecycle-tests.ts';
 
-/** The receiving side the suite builds: buses with the fixture handlers, for your consumer to feed. */
-export interface ConformanceReceiver {
+/** A consumer as the suite drives it: the core lifecycle every consumer has. */
+export interface ConformanceConsumer {
+  start(): Promise<unknown>;
+  close(): Promise<void>;
+  readonly inFlight: number;
+}
+
+/** A producer as the suite drives it: a `MessageProducer` with the core lifecycle. */
+export interface ConformanceProducer extends MessageProducer {
+  start(): Promise<unknown>;
+  readonly inFlight: number;
+}
+
+/** What the consumer must be given (spread it into your consumer's options). */
+export interface ConformanceConsumerSettings {
   readonly commandBus: CommandBus;
   readonly eventBus: EventBus;
   readonly queryBus: QueryBus;
-  /** Pass these to your consumer's `definitions` option so payloads are validated. */
+  /** Validate payloads against the fixture schemas. */
   readonly definitions: typeof fixtureDefinitions;
+  /** The suite records background errors here. */
+  readonly onError: ErrorHook;
+  readonly closeTimeoutMs: number;
+  /** Present when the test needs one message handled at a time. */
+  readonly concurrency?: number;
 }
 
-/** What the factory returns: a producer, and a way to close the consumer side (and anything else). */
+/** What the producer must be given (spread it into your producer's options). */
+export interface ConformanceProducerSettings {
+  readonly onError: ErrorHook;
+  readonly closeTimeoutMs: number;
+  /** How long a send may wait for the transport (e.g. for a consumer to be connected). */
+  readonly sendTimeoutMs: number;
+}
+
+/** Everything `create` is given. */
+export interface PairSettings {
+  readonly consumer: ConformanceConsumerSettings;
+  readonly producer: ConformanceProducerSettings;
+  /**
+   * The test needs one message in flight at a time end to end: give the consumer
+   * `concurrency: 1` (already in `consumer`) and, where the producer has a limit of its own (HTTP
+   * connections), set it to 1 too.
+   */
+  readonly oneAtATime: boolean;
+}
+
+/** What the factory returns: a producer and a consumer, not started yet. */
 export interface TransportPair {
-  readonly producer: MessageProducer;
-  /** Closes the consumer and whatever the factory started. The suite closes the producer itself. */
-  close(): Promise<void>;
+  readonly producer: ConformanceProducer;
+  readonly consumer: ConformanceConsumer;
+  /** Cleans up what the factory made besides the two (files, keys); runs after both closed. */
+  cleanup?(): Promise<void>;
 }
 
 /** What to run the contract against. */
@@ -39,122 +67,54 @@ export interface TransportConformanceOptions {
   /** Shown in the test names, e.g. `"bullmq"`. */
   readonly name: string;
   /**
-   * Creates a producer and a consumer that dispatches into `receiver`'s buses. Called once per test;
-   * the consumer must be ready to receive when the promise resolves.
+   * Creates a producer and a consumer that dispatches into the settings' buses, neither started:
+   * the suite starts them (and checks that nothing happened before). Called once per test. The
+   * producer must reach the consumer once both are started; pick free ports or unique queue names.
    */
-  create(receiver: ConformanceReceiver): Promise<TransportPair>;
+  create(settings: PairSettings): Promise<TransportPair>;
   /** Per-test timeout in ms. @default 30_000 */
   readonly testTimeoutMs?: number;
   /** How many queries the concurrency test keeps in flight at once. @default 2_000 */
   readonly concurrentQueries?: number;
 }
 
-interface Recorded {
-  commands: AnyMessage[];
-  events: { listener: string; message: AnyMessage }[];
-  reproduced: AnyMessage[];
+/** What `setup` returns to a test. */
+export interface Setup {
+  readonly recorded: Recorded;
+  readonly pair: TransportPair;
+  readonly sender: ReturnType<typeof buildSendingBuses>;
 }
 
-/** A producer that must never be called: receiving routes point at it to prove arrivals are not re-produced. */
-function spyProducer(recorded: Recorded): MessageProducer {
-  return {
-    capabilities: { replies: true, confirmsHandling: true, durable: false },
-    async produce(message: AnyMessage, deferred?: Deferred<unknown>) {
-      recorded.reproduced.push(message);
-      deferred?.reject(new Error('re-produced'));
-    },
-    async close() {},
-  };
+/** What a test may ask of `setup`. */
+export interface SetupOptions {
+  /** Start consumer and producer. @default true */
+  readonly start?: boolean;
+  readonly oneAtATime?: boolean;
+  /** @default 5_000 */
+  readonly closeTimeoutMs?: number;
 }
 
-function buildReceiver(recorded: Recorded): ConformanceReceiver {
-  const spy = spyProducer(recorded);
-  const commands = new CommandRouter();
-  commands
-    .route(Fixtures.Command)
-    .to((command) => {
-      recorded.commands.push(command);
-    })
-    .to(spy);
-  const events = new EventRouter();
-  events
-    .route(Fixtures.Event)
-    .to((event) => {
-      recorded.events.push({ listener: 'first', message: event });
-    })
-    .andTo({
-      onEvent: (event) => {
-        recorded.events.push({ listener: 'second', message: event });
-      },
-    })
-    .andTo(spy);
-  const queries = new QueryRouter();
-  queries
-    .route(Fixtures.Add)
-    .to((query) => ({ sum: query.payload.a + query.payload.b }))
-    .to(spy);
-  queries.route(Fixtures.Echo).to((query) => query.payload);
-  queries.route(Fixtures.Slow).to(async (query) => {
-    await sleep(query.payload.delayMs);
-    return { tag: query.payload.tag };
-  });
-  queries.route(Fixtures.Fail).to((query) => {
-    throw new DomainError(query.payload.reason);
-  });
-  queries.route(Fixtures.Validated).to((query) => ({ doubled: query.payload.count * 2 }));
-  const commandBus = new CommandBus();
-  commandBus.use(commands);
-  const eventBus = new EventBus();
-  eventBus.use(events);
-  const queryBus = new QueryBus();
-  queryBus.use(queries);
-  return { commandBus, eventBus, queryBus, definitions: fixtureDefinitions };
-}
-
-/** The sending side: every fixture routed to the producer under test. */
-function buildSender(producer: MessageProducer) {
-  const commands = new CommandRouter();
-  commands.route(Fixtures.Command).to(producer);
-  const events = new EventRouter();
-  events.route(Fixtures.Event).to(producer);
-  const queries = new QueryRouter();
-  for (const definition of [
-    Fixtures.Add,
-    Fixtures.Echo,
-    Fixtures.Slow,
-    Fixtures.Fail,
-    Fixtures.Unrouted,
-    Fixtures.Validated,
-  ]) {
-    queries.route(definition.name).to(producer);
-  }
-  const commandBus = new CommandBus();
-  commandBus.use(commands);
-  const eventBus = new EventBus();
-  eventBus.use(events);
-  const queryBus = new QueryBus();
-  queryBus.use(queries);
-  return { commandBus, eventBus, queryBus };
-}
-
-function remoteCause(error: unknown): RemoteError {
-  expect(isSwitchyardError(error, ErrorCode.RemoteError)).toBe(true);
-  const cause = (error as { cause?: unknown }).cause as RemoteError;
-  expect(cause.name).toBe('RemoteError');
-  return cause;
+/** The shared harness every section of the suite uses. */
+export interface Harness {
+  readonly options: TransportConformanceOptions;
+  readonly timeout: number;
+  setup(options?: SetupOptions): Promise<Setup>;
 }
 
 /**
  * Registers the transport contract as a vitest suite. Call it once per producer/consumer pair; add
- * only what is particular to your transport beside it.
+ * only what is particular to your transport beside it. The sections: delivery, the
+ * same-failure-same-error table, deadlines and cancellation, lifecycle.
  *
  * @example
  * describeTransportConformance({
  *   name: 'in-memory',
- *   async create(receiver) {
+ *   async create({ consumer, producer }) {
  *     const channel = new InMemoryChannel();
- *     const consumer = new InMemoryConsumer({ channel, ...receiver });
- *     return { producer: new InMemoryProducer({ channel }), close: () => consumer.close() };
+ *     return {
+ *       consumer: new InMemoryConsumer({ channel, ...consumer }),
+ *       producer: new InMemoryProducer({ channel, ...producer }),
+ *     };
  *   },
  * });
  */
@@ -162,182 +122,51 @@ export function describeTransportConformance(options: TransportConformanceOption
   const timeout = options.testTimeoutMs ?? 30_000;
 
   describe(`${options.name} transport conformance`, () => {
-    let cleanup: (() => Promise<void>) | undefined;
+    const cleanups: (() => Promise<void>)[] = [];
 
     afterEach(async () => {
-      await cleanup?.();
-      cleanup = undefined;
+      for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
     });
 
-    async function setup() {
-      const recorded: Recorded = { commands: [], events: [], reproduced: [] };
-      const receiver = buildReceiver(recorded);
-      const pair = await options.create(receiver);
-      cleanup = async () => {
-        await pair.producer.close();
-        await pair.close();
-      };
-      return { recorded, pair, sender: buildSender(pair.producer) };
-    }
-
-    it('delivers a command once, with payload and metadata intact', { timeout }, async () => {
-      const { recorded, sender } = await setup();
-      const command = Fixtures.Command.create(
-        { text: 'hello' },
-        { metadata: { correlationId: 'corr-1', trace: { parent: 'abc', sampled: true } } },
-      );
-      await sender.commandBus.dispatch(command);
-      await waitFor(() => recorded.commands.length >= 1, 10_000, 'the command');
-      await sleep(100); // a duplicate would show up here
-      expect(recorded.commands).toHaveLength(1);
-      const received = recorded.commands[0]!;
-      expect(received.id).toBe(command.id);
-      expect(received.name).toBe(command.name);
-      expect(received.kind).toBe('command');
-      expect(received.payload).toEqual({ text: 'hello' });
-      expect(received.createdAt).toBe(command.createdAt);
-      expect(received.metadata).toMatchObject({
-        correlationId: 'corr-1',
-        trace: { parent: 'abc', sampled: true },
-      });
-      expect(typeof received.metadata[RECEIVED_FROM]).toBe('string');
-    });
-
-    it('delivers an event to every listener on the remote side', { timeout }, async () => {
-      const { recorded, sender } = await setup();
-      await sender.eventBus.dispatch(Fixtures.Event.create({ text: 'happened' }));
-      await waitFor(() => recorded.events.length >= 2, 10_000, 'both listeners');
-      await sleep(100);
-      expect(recorded.events.map((entry) => entry.listener)).toEqual(['first', 'second']);
-      expect(
-        recorded.events.every((entry) => (entry.message.payload as { text: string }).text === 'happened'),
-      ).toBe(true);
-    });
-
-    it('resolves a query with the remote result', { timeout }, async () => {
-      const { sender } = await setup();
-      const result = await sender.queryBus.dispatch(Fixtures.Add.create({ a: 2, b: 40 }));
-      expect(result).toEqual({ sum: 42 });
-    });
-
-    it("rejects a query with the remote error's name, message and code", { timeout }, async () => {
-      const { sender } = await setup();
-      const error = await rejectionOf(
-        sender.queryBus.dispatch(Fixtures.Fail.create({ reason: 'card declined' })),
-      );
-      const cause = remoteCause(error);
-      expect(cause.remoteName).toBe('DomainError');
-      expect(cause.message).toBe('card declined');
-      expect(cause.remoteCode).toBe('E_DOMAIN');
-      expect(cause.remoteStack).toBeUndefined();
-    });
-
-    it('rejects a query nobody handles remotely with a no-handler error', { timeout }, async () => {
-      const { sender } = await setup();
-      const error = await rejectionOf(sender.queryBus.dispatch(Fixtures.Unrouted.create({})));
-      expect(remoteCause(error).remoteCode).toBe(ErrorCode.NoHandler);
-    });
-
-    it('rejects a query whose payload fails the remote validator', { timeout }, async () => {
-      const { sender } = await setup();
-      const bad = Fixtures.Validated.create({ count: 'three' } as unknown as { count: number });
-      const error = await rejectionOf(sender.queryBus.dispatch(bad));
-      expect(remoteCause(error).remoteCode).toBe(ErrorCode.ValidationError);
-      await expect(sender.queryBus.dispatch(Fixtures.Validated.create({ count: 3 }))).resolves.toEqual({
-        doubled: 6,
-      });
-    });
-
-    it('rejects at the timeout with the typed error and drops the late reply', { timeout }, async () => {
-      const { sender } = await setup();
-      const started = Date.now();
-      const error = await rejectionOf(
-        sender.queryBus.dispatch(Fixtures.Slow.create({ delayMs: 400, tag: 'late' }), { timeoutMs: 100 }),
-      );
-      expect(isSwitchyardError(error, ErrorCode.Timeout)).toBe(true);
-      expect(Date.now() - started).toBeLessThan(5_000);
-      await sleep(600); // the late reply arrives now and must go nowhere
-      await expect(
-        sender.queryBus.dispatch(Fixtures.Slow.create({ delayMs: 1, tag: 'next' })),
-      ).resolves.toEqual({
-        tag: 'next',
-      });
-    });
-
-    it('rejects on abort with the typed error', { timeout }, async () => {
-      const { sender } = await setup();
-      const controller = new AbortController();
-      const pending = sender.queryBus.dispatch(Fixtures.Slow.create({ delayMs: 300, tag: 'aborted' }), {
-        signal: controller.signal,
-      });
-      setTimeout(() => controller.abort(), 20);
-      expect(isSwitchyardError(await rejectionOf(pending), ErrorCode.Aborted)).toBe(true);
-      const already = new AbortController();
-      already.abort();
-      const early = sender.queryBus.dispatch(Fixtures.Add.create({ a: 1, b: 1 }), { signal: already.signal });
-      expect(isSwitchyardError(await rejectionOf(early), ErrorCode.Aborted)).toBe(true);
-    });
-
-    it('gives each of many concurrent queries its own reply', {
-      timeout: Math.max(timeout, 60_000),
-    }, async () => {
-      const { sender } = await setup();
-      const count = options.concurrentQueries ?? 2_000;
-      const results = await Promise.all(
-        Array.from({ length: count }, (_, index) =>
-          sender.queryBus.dispatch(Fixtures.Add.create({ a: index, b: 1_000_000 })),
-        ),
-      );
-      results.forEach((result, index) => {
-        expect(result.sum).toBe(index + 1_000_000);
-      });
-    });
-
-    it('round-trips unicode and a 1 MiB payload', { timeout }, async () => {
-      const { recorded, sender } = await setup();
-      const unicode = {
-        text: 'héllo 世界 🚂🚃 עברית e\u0301 \u0000 \u2028 \ud83d',
-        nested: { ключ: ['Ω', '𝄞', '\t\n'] },
-      };
-      await expect(sender.queryBus.dispatch(Fixtures.Echo.create(unicode))).resolves.toEqual(unicode);
-      const blob = 'x'.repeat(1024 * 1024);
-      await expect(sender.queryBus.dispatch(Fixtures.Echo.create({ blob }))).resolves.toEqual({ blob });
-      await sender.commandBus.dispatch(Fixtures.Command.create({ text: 'big', blob }));
-      await waitFor(() => recorded.commands.length >= 1, 10_000, 'the large command');
-      expect(recorded.commands[0]!.payload).toEqual({ text: 'big', blob });
-    });
-
-    it('never re-produces a message that arrived from the transport', { timeout }, async () => {
-      const { recorded, sender } = await setup();
-      await sender.commandBus.dispatch(Fixtures.Command.create({ text: 'local only' }));
-      await sender.eventBus.dispatch(Fixtures.Event.create({ text: 'local only' }));
-      await expect(sender.queryBus.dispatch(Fixtures.Add.create({ a: 1, b: 2 }))).resolves.toEqual({
-        sum: 3,
-      });
-      await waitFor(() => recorded.commands.length >= 1 && recorded.events.length >= 2, 10_000, 'delivery');
-      expect(recorded.reproduced).toEqual([]);
-    });
-
-    it('settles every query in flight on close(), and refuses new messages after it', {
+    const harness: Harness = {
+      options,
       timeout,
-    }, async () => {
-      const { pair, sender } = await setup();
-      const queries = Array.from({ length: 20 }, (_, index) =>
-        sender.queryBus.dispatch(Fixtures.Slow.create({ delayMs: 200, tag: `q${index}` })),
-      );
-      const settled = Promise.allSettled(queries);
-      await sleep(20);
-      await pair.producer.close();
-      const outcome = await Promise.race([settled, sleep(10_000).then(() => 'still pending' as const)]);
-      expect(outcome).not.toBe('still pending');
-      for (const result of outcome as PromiseSettledResult<{ tag: string }>[]) {
-        if (result.status === 'fulfilled') expect(result.value.tag).toMatch(/^q\d+$/);
-        else expect(isSwitchyardError(result.reason)).toBe(true);
-      }
-      const after = await rejectionOf(
-        sender.commandBus.dispatch(Fixtures.Command.create({ text: 'too late' })),
-      );
-      expect(isSwitchyardError(after, ErrorCode.ProducerClosed)).toBe(true);
-    });
+      async setup(setupOptions = {}) {
+        const recorded = newRecorded();
+        const buses = buildReceivingBuses(recorded);
+        const oneAtATime = setupOptions.oneAtATime ?? false;
+        const closeTimeoutMs = setupOptions.closeTimeoutMs ?? 5_000;
+        const pair = await options.create({
+          consumer: {
+            ...buses,
+            definitions: fixtureDefinitions,
+            onError: (error, context) => recorded.consumerErrors.push({ error, context }),
+            closeTimeoutMs,
+            ...(oneAtATime ? { concurrency: 1 } : {}),
+          },
+          producer: {
+            onError: (error, context) => recorded.producerErrors.push({ error, context }),
+            closeTimeoutMs,
+            sendTimeoutMs: 1_000,
+          },
+          oneAtATime,
+        });
+        cleanups.push(async () => {
+          await pair.producer.close();
+          await pair.consumer.close();
+          await pair.cleanup?.();
+        });
+        if (setupOptions.start ?? true) {
+          await pair.consumer.start();
+          await pair.producer.start();
+        }
+        return { recorded, pair, sender: buildSendingBuses(pair.producer) };
+      },
+    };
+
+    registerDeliveryTests(harness);
+    registerFailureTableTests(harness);
+    registerDeadlineTests(harness);
+    registerLifecycleTests(harness);
   });
 }

@@ -3,10 +3,11 @@ import { describeTransportConformance } from '../src/index.ts';
 
 describeTransportConformance({
   name: 'in-memory',
-  async create(receiver) {
+  async create({ consumer, producer }) {
     const channel = new InMemoryChannel();
-    const consumer = new InMemoryConsumer({ channel, ...receiver });
-    await consumer.start();
-    return { producer: new InMemoryProducer({ channel }), close: () => consumer.close() };
+    return {
+      consumer: new InMemoryConsumer({ channel, ...consumer }),
+      producer: new InMemoryProducer({ channel, ...producer }),
+    };
   },
 });
