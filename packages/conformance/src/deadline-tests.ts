@@ -9,7 +9,9 @@ import { sleep, waitFor } from './wait-for.ts';
 /** Deadlines travel with the message; the remote handler's signal fires when nobody waits any more. */
 export function registerDeadlineTests({ setup, timeout }: Harness): void {
   describe('deadlines and cancellation', () => {
-    it('never runs a query whose deadline passed while it waited behind a busy handler', { timeout }, async () => {
+    it('never runs a query whose deadline passed while it waited behind a busy handler', {
+      timeout,
+    }, async () => {
       const { recorded, sender } = await setup({ oneAtATime: true });
       const busy = sender.queryBus.dispatch(Fixtures.Slow.create({ delayMs: 1_500, tag: 'busy' }));
       await waitFor(() => recorded.runs.get(Fixtures.Slow.name) === 1, 10_000, 'the busy handler to start');
@@ -30,7 +32,9 @@ export function registerDeadlineTests({ setup, timeout }: Harness): void {
       const { recorded, sender } = await setup();
       const command = Fixtures.SlowCommand.create({ delayMs: 3_000, tag: 'deadline' });
       const sent = Date.now();
-      const dispatched = sender.commandBus.dispatch(command, { timeoutMs: 400 }).catch((error: unknown) => error);
+      const dispatched = sender.commandBus
+        .dispatch(command, { timeoutMs: 400 })
+        .catch((error: unknown) => error);
       await waitFor(() => recorded.signals.has('deadline'), 5_000, "the handler's signal");
       const deadline = recorded.deadlines.get('deadline');
       expect(deadline).toBeGreaterThanOrEqual(sent + 400);

@@ -88,7 +88,9 @@ export function registerDeliveryTests({ setup, timeout, options }: Harness): voi
       expect(recorded.reproduced).toEqual([]);
     });
 
-    it('refuses a value that is not a message at the sender, before anything is sent', { timeout }, async () => {
+    it('refuses a value that is not a message at the sender, before anything is sent', {
+      timeout,
+    }, async () => {
       const { recorded, sender } = await setup();
       const error = await rejectionOf(
         sender.commandBus.dispatch({ name: Fixtures.Command.name, payload: { text: 'hand-made' } }),

@@ -34,8 +34,14 @@ export function registerFailureTableTests({ setup, timeout }: Harness): void {
   describe('same failure, same error', () => {
     it('handler error: REMOTE_ERROR with the remote name, message and code', { timeout }, async () => {
       const { sender } = await setup();
-      const error = await rejectionOf(sender.queryBus.dispatch(Fixtures.Fail.create({ reason: 'card declined' })));
-      expectFailure(error, { code: ErrorCode.RemoteError, remoteCode: 'E_DOMAIN', remoteName: 'DomainError' });
+      const error = await rejectionOf(
+        sender.queryBus.dispatch(Fixtures.Fail.create({ reason: 'card declined' })),
+      );
+      expectFailure(error, {
+        code: ErrorCode.RemoteError,
+        remoteCode: 'E_DOMAIN',
+        remoteName: 'DomainError',
+      });
       expect((error as Error).message).toContain('card declined');
       expect((error as { cause?: { remoteStack?: unknown } }).cause?.remoteStack).toBeUndefined();
     });
@@ -51,7 +57,9 @@ export function registerFailureTableTests({ setup, timeout }: Harness): void {
         issueCount: 2,
       });
       expect((error as DispatchError).issues.map((issue) => issue.path)).toEqual([['count'], ['label']]);
-      await expect(sender.queryBus.dispatch(Fixtures.Validated.create({ count: 3, label: 'ok' }))).resolves.toEqual({
+      await expect(
+        sender.queryBus.dispatch(Fixtures.Validated.create({ count: 3, label: 'ok' })),
+      ).resolves.toEqual({
         doubled: 6,
       });
     });
@@ -75,7 +83,9 @@ export function registerFailureTableTests({ setup, timeout }: Harness): void {
       expectFailure(error, { code: ErrorCode.Timeout });
       expect(Date.now() - started).toBeLessThan(5_000);
       await sleep(600); // the late reply arrives now and must go nowhere
-      await expect(sender.queryBus.dispatch(Fixtures.Slow.create({ delayMs: 1, tag: 'next' }))).resolves.toEqual({
+      await expect(
+        sender.queryBus.dispatch(Fixtures.Slow.create({ delayMs: 1, tag: 'next' })),
+      ).resolves.toEqual({
         tag: 'next',
       });
     });
@@ -92,7 +102,9 @@ export function registerFailureTableTests({ setup, timeout }: Harness): void {
       already.abort();
       const early = sender.queryBus.dispatch(Fixtures.Add.create({ a: 1, b: 1 }), { signal: already.signal });
       expectFailure(await rejectionOf(early), { code: ErrorCode.Aborted });
-      const command = sender.commandBus.dispatch(Fixtures.Command.create({ text: 'x' }), { signal: already.signal });
+      const command = sender.commandBus.dispatch(Fixtures.Command.create({ text: 'x' }), {
+        signal: already.signal,
+      });
       expectFailure(await rejectionOf(command), { code: ErrorCode.Aborted });
     });
 
@@ -101,7 +113,10 @@ export function registerFailureTableTests({ setup, timeout }: Harness): void {
     }, async () => {
       const { pair, recorded, sender } = await setup();
       const failing = Fixtures.FailCommand.create({ reason: 'out of stock' });
-      const invalid = Fixtures.ValidatedCommand.create({ count: 'x' } as unknown as { count: number; label: string });
+      const invalid = Fixtures.ValidatedCommand.create({ count: 'x' } as unknown as {
+        count: number;
+        label: string;
+      });
       if (pair.producer.capabilities.confirmsHandling) {
         expectFailure(await rejectionOf(sender.commandBus.dispatch(failing)), {
           code: ErrorCode.RemoteError,
@@ -148,7 +163,9 @@ export function registerFailureTableTests({ setup, timeout }: Harness): void {
           code: ErrorCode.TransportError,
         });
         expectFailure(
-          await rejectionOf(sender.queryBus.dispatch(Fixtures.Add.create({ a: 1, b: 1 }), { timeoutMs: 10_000 })),
+          await rejectionOf(
+            sender.queryBus.dispatch(Fixtures.Add.create({ a: 1, b: 1 }), { timeoutMs: 10_000 }),
+          ),
           { code: ErrorCode.TransportError },
         );
         await pair.consumer.start();

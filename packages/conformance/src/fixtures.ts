@@ -9,8 +9,10 @@ const countedSchema: StandardSchemaV1<unknown, { count: number; label: string }>
     validate(value) {
       const record = typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {};
       const issues: StandardSchemaV1.Issue[] = [];
-      if (typeof record.count !== 'number') issues.push({ message: 'count must be a number', path: ['count'] });
-      if (typeof record.label !== 'string') issues.push({ message: 'label must be a string', path: ['label'] });
+      if (typeof record.count !== 'number')
+        issues.push({ message: 'count must be a number', path: ['count'] });
+      if (typeof record.label !== 'string')
+        issues.push({ message: 'label must be a string', path: ['label'] });
       return issues.length > 0 ? { issues } : { value: value as { count: number; label: string } };
     },
   },

@@ -7,10 +7,11 @@
  *
  * @module
  */
+
+export { expectFailure } from './failure-table-tests.ts';
 export { DomainError, Fixtures, fixtureDefinitions } from './fixtures.ts';
 export { freePort } from './free-port.ts';
 export { rejectionOf } from './rejection-of.ts';
-export { expectFailure } from './failure-table-tests.ts';
 export {
   type ConformanceConsumer,
   type ConformanceConsumerSettings,

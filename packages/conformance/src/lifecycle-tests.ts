@@ -8,7 +8,9 @@ import { sleep, waitFor } from './wait-for.ts';
 /** One lifecycle: start once, close once and bounded, in-flight counts, drain on close. */
 export function registerLifecycleTests({ setup, timeout }: Harness): void {
   describe('lifecycle', () => {
-    it('starts once: start() resolves with the address, a second call with the same', { timeout }, async () => {
+    it('starts once: start() resolves with the address, a second call with the same', {
+      timeout,
+    }, async () => {
       const { pair, recorded, sender } = await setup({ start: false });
       const consumerAddress = await pair.consumer.start();
       expect(consumerAddress).toBeDefined();
@@ -20,7 +22,9 @@ export function registerLifecycleTests({ setup, timeout }: Harness): void {
       await waitFor(() => recorded.commands.length === 1, 10_000, 'the command');
     });
 
-    it('closes once: a second close() waits for the first, start() after close is refused', { timeout }, async () => {
+    it('closes once: a second close() waits for the first, start() after close is refused', {
+      timeout,
+    }, async () => {
       const { pair, recorded, sender } = await setup();
       const slow = sender.commandBus.dispatch(Fixtures.SlowCommand.create({ delayMs: 300, tag: 'drain' }));
       await waitFor(() => recorded.runs.get(Fixtures.SlowCommand.name) === 1, 10_000, 'the handler to start');
@@ -35,8 +39,12 @@ export function registerLifecycleTests({ setup, timeout }: Harness): void {
       expect(isSwitchyardError(refused, ErrorCode.InvalidConfiguration)).toBe(true);
       await pair.producer.close();
       await pair.producer.close();
-      expect(isSwitchyardError(await rejectionOf(pair.producer.start()), ErrorCode.InvalidConfiguration)).toBe(true);
-      const after = await rejectionOf(sender.commandBus.dispatch(Fixtures.Command.create({ text: 'too late' })));
+      expect(
+        isSwitchyardError(await rejectionOf(pair.producer.start()), ErrorCode.InvalidConfiguration),
+      ).toBe(true);
+      const after = await rejectionOf(
+        sender.commandBus.dispatch(Fixtures.Command.create({ text: 'too late' })),
+      );
       expect(isSwitchyardError(after, ErrorCode.ProducerClosed)).toBe(true);
     });
 
@@ -67,7 +75,9 @@ export function registerLifecycleTests({ setup, timeout }: Harness): void {
       }
     });
 
-    it('close() is bounded by closeTimeoutMs when a handler never finishes in time', { timeout }, async () => {
+    it('close() is bounded by closeTimeoutMs when a handler never finishes in time', {
+      timeout,
+    }, async () => {
       const { pair, recorded, sender } = await setup({ closeTimeoutMs: 300 });
       void sender.commandBus
         .dispatch(Fixtures.SlowCommand.create({ delayMs: 3_000, tag: 'stuck' }))
@@ -79,7 +89,9 @@ export function registerLifecycleTests({ setup, timeout }: Harness): void {
       await sleep(50);
     });
 
-    it('settles every query in flight on producer close(), and refuses new messages after it', { timeout }, async () => {
+    it('settles every query in flight on producer close(), and refuses new messages after it', {
+      timeout,
+    }, async () => {
       const { pair, sender } = await setup({ closeTimeoutMs: 100 });
       const queries = Array.from({ length: 20 }, (_, index) =>
         sender.queryBus.dispatch(Fixtures.Slow.create({ delayMs: 400, tag: `q${index}` })),
@@ -93,7 +105,9 @@ export function registerLifecycleTests({ setup, timeout }: Harness): void {
         if (result.status === 'fulfilled') expect(result.value.tag).toMatch(/^q\d+$/);
         else expect(isSwitchyardError(result.reason)).toBe(true);
       }
-      const after = await rejectionOf(sender.commandBus.dispatch(Fixtures.Command.create({ text: 'too late' })));
+      const after = await rejectionOf(
+        sender.commandBus.dispatch(Fixtures.Command.create({ text: 'too late' })),
+      );
       expect(isSwitchyardError(after, ErrorCode.ProducerClosed)).toBe(true);
     });
   });

@@ -1,6 +1,11 @@
 import type { CommandBus, ErrorHook, EventBus, MessageProducer, QueryBus } from '@switchyard/core';
 import { afterEach, describe } from 'vitest';
-import { buildReceivingBuses, buildSendingBuses, newRecorded, type Recorded } from './conformance-receiver.ts';
+import {
+  buildReceivingBuses,
+  buildSendingBuses,
+  newRecorded,
+  type Recorded,
+} from './conformance-receiver.ts';
 import { registerDeadlineTests } from './deadline-tests.ts';
 import { registerDeliveryTests } from './delivery-tests.ts';
 import { registerFailureTableTests } from './failure-table-tests.ts';

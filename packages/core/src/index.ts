@@ -37,8 +37,8 @@ export { type BusKind, MessageBus } from './message-bus.ts';
 export * from './message-producer.ts';
 export { type BusEvent, type Listener, type ListenerHandle, Priority, phaseOf } from './pipeline.ts';
 export { AsyncSwitchRouter, type ProducerSwitch } from './plugins/async-switch-router.ts';
-export { type DeferredFinder, deferredFinder } from './plugins/deferred-finder.ts';
 export { type CommandHandler, type CommandRoute, CommandRouter } from './plugins/command-router.ts';
+export { type DeferredFinder, deferredFinder } from './plugins/deferred-finder.ts';
 export {
   type EventListener,
   type EventRoute,
@@ -75,7 +75,12 @@ export {
 } from './transport/failure-outcome.ts';
 export { fulfilledWithin } from './transport/fulfilled-within.ts';
 export { InFlight } from './transport/in-flight.ts';
-export { type CloseSteps, Lifecycle, type LifecycleOptions, type LifecycleState } from './transport/lifecycle.ts';
+export {
+  type CloseSteps,
+  Lifecycle,
+  type LifecycleOptions,
+  type LifecycleState,
+} from './transport/lifecycle.ts';
 export { MessageReceiver, type ReceiveResult, type ReceiverOptions } from './transport/message-receiver.ts';
 export { PendingReplies, type PendingRepliesOptions } from './transport/pending-replies.ts';
 export type {
@@ -83,6 +88,7 @@ export type {
   ProducerWire,
   ReplySink,
   WireCapabilities,
+  WireChannel,
   WireReplies,
 } from './transport/producer-wire.ts';
 export { TransportConsumer, type TransportConsumerOptions } from './transport/transport-consumer.ts';

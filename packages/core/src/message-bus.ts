@@ -70,7 +70,10 @@ export abstract class MessageBus {
    * context's `signal` fires and the dispatch rejects with `SWITCHYARD_TIMEOUT` /
    * `SWITCHYARD_ABORTED` when either ends it. Without any of the three it is just {@link run}.
    */
-  protected dispatchBounded(context: DispatchContext, options: DispatchOptions | undefined): Promise<unknown> {
+  protected dispatchBounded(
+    context: DispatchContext,
+    options: DispatchOptions | undefined,
+  ): Promise<unknown> {
     const timeoutMs = options?.timeoutMs ?? this.#defaultTimeoutMs;
     const signal = options?.signal;
     const carried = deadlineOf(context.message);
@@ -106,10 +109,7 @@ export abstract class MessageBus {
     let timer: NodeJS.Timeout | undefined;
     if (deadline !== undefined && context.cancelled === undefined) {
       const remaining = Math.max(0, deadline - Date.now());
-      timer = setTimeout(
-        () => context.cancel(new TimeoutError(label(), timeoutMs ?? remaining)),
-        remaining,
-      );
+      timer = setTimeout(() => context.cancel(new TimeoutError(label(), timeoutMs ?? remaining)), remaining);
     }
     if (context.cancelled !== undefined && this.kind !== 'query') {
       // Aborted before it started: no handler runs.
@@ -234,11 +234,14 @@ function detectMessageName(context: DispatchContext): void {
 
 function checkTimeout(value: number, option: string): void {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw new ConfigurationError(`${option} must be a finite number of milliseconds >= 0, got ${String(value)}`);
+    throw new ConfigurationError(
+      `${option} must be a finite number of milliseconds >= 0, got ${String(value)}`,
+    );
   }
 }
 
 function nameOf(message: unknown): string {
-  const name = typeof message === 'object' && message !== null ? (message as { name?: unknown }).name : undefined;
+  const name =
+    typeof message === 'object' && message !== null ? (message as { name?: unknown }).name : undefined;
   return typeof name === 'string' ? name : 'an unnamed message';
 }

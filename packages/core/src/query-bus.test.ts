@@ -2,7 +2,7 @@ import { describe, expect, expectTypeOf, it } from 'vitest';
 import type { Deferred } from './deferred.ts';
 import { defineQuery } from './definitions.ts';
 import { type DispatchError, ErrorCode, isSwitchyardError } from './errors.ts';
-import type { MessageProducer, ProduceOptions } from './message-producer.ts';
+import type { MessageProducer } from './message-producer.ts';
 import { deferredFinder } from './plugins/deferred-finder.ts';
 import { QueryRouter } from './plugins/query-router.ts';
 import { QueryBus } from './query-bus.ts';

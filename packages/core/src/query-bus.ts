@@ -6,8 +6,8 @@ import { isThenable } from './is-thenable.ts';
 import type { AnyMessage, ResultOf } from './message.ts';
 import { MessageBus } from './message-bus.ts';
 import { isMessageProducer } from './message-producer.ts';
-import { deferredFinderFunction } from './plugins/deferred-finder.ts';
 import { Priority } from './pipeline.ts';
+import { deferredFinderFunction } from './plugins/deferred-finder.ts';
 import { FinderInvokeStrategy } from './plugins/finder-invoke-strategy.ts';
 
 /** Options of one query dispatch (the same as every bus's {@link DispatchOptions}). */

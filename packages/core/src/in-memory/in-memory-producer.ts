@@ -1,6 +1,12 @@
 import type { WireData } from '../codec/message-codec.ts';
 import { TransportError } from '../errors.ts';
-import type { OutgoingMessage, ProducerWire, ReplySink, WireCapabilities } from '../transport/producer-wire.ts';
+import type {
+  OutgoingMessage,
+  ProducerWire,
+  ReplySink,
+  WireCapabilities,
+  WireChannel,
+} from '../transport/producer-wire.ts';
 import { TransportProducer, type TransportProducerOptions } from '../transport/transport-producer.ts';
 import type { InMemoryChannel } from './in-memory-channel.ts';
 
@@ -20,8 +26,8 @@ class InMemoryWire implements ProducerWire<string> {
     this.#channel = channel;
   }
 
-  async open(replies: ReplySink): Promise<string> {
-    this.#replies = replies;
+  async open(channel: WireChannel): Promise<string> {
+    this.#replies = channel.reply;
     return 'in-memory';
   }
 
@@ -29,7 +35,9 @@ class InMemoryWire implements ProducerWire<string> {
     const sink = this.#replies!;
     const reply = outgoing.expectsReply ? (data: WireData) => sink(data) : undefined;
     if (!this.#channel.send({ data: outgoing.data, reply, signal: outgoing.signal })) {
-      return Promise.reject(new TransportError(`No in-memory consumer listens for "${outgoing.message.name}"`));
+      return Promise.reject(
+        new TransportError(`No in-memory consumer listens for "${outgoing.message.name}"`),
+      );
     }
     return Promise.resolve(undefined);
   }

@@ -1,5 +1,5 @@
-import type { HandlerContext } from '../dispatch-options.ts';
 import type { CommandDefinition } from '../definitions.ts';
+import type { HandlerContext } from '../dispatch-options.ts';
 import type { AnyMessage, CommandMessage } from '../message.ts';
 import type { MessageProducer } from '../message-producer.ts';
 import { addTarget } from './route-targets.ts';

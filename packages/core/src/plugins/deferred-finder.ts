@@ -21,8 +21,11 @@ export interface DeferredFinder<M, R> {
  *   }),
  * );
  */
-export function deferredFinder<M, R>(find: (query: M, deferred: Deferred<R>) => unknown): DeferredFinder<M, R> {
-  if (typeof find !== 'function') throw new TypeError('deferredFinder needs a function (query, deferred) => void');
+export function deferredFinder<M, R>(
+  find: (query: M, deferred: Deferred<R>) => unknown,
+): DeferredFinder<M, R> {
+  if (typeof find !== 'function')
+    throw new TypeError('deferredFinder needs a function (query, deferred) => void');
   return Object.freeze({ [DEFERRED_FINDER]: find });
 }
 
@@ -32,5 +35,7 @@ export function deferredFinderFunction(
 ): ((query: unknown, deferred: Deferred<unknown>) => unknown) | undefined {
   if (typeof finder !== 'object' || finder === null) return undefined;
   const find = (finder as Record<string, unknown>)[DEFERRED_FINDER];
-  return typeof find === 'function' ? (find as (query: unknown, deferred: Deferred<unknown>) => unknown) : undefined;
+  return typeof find === 'function'
+    ? (find as (query: unknown, deferred: Deferred<unknown>) => unknown)
+    : undefined;
 }

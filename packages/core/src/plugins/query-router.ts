@@ -1,5 +1,5 @@
-import type { HandlerContext } from '../dispatch-options.ts';
 import type { QueryDefinition } from '../definitions.ts';
+import type { HandlerContext } from '../dispatch-options.ts';
 import type { AnyMessage, QueryMessage } from '../message.ts';
 import type { MessageProducer } from '../message-producer.ts';
 import type { DeferredFinder } from './deferred-finder.ts';

@@ -78,8 +78,17 @@ export class ErrorReporter {
   }
 
   /** Reports `error` with where it happened. */
-  report(error: unknown, stage: ErrorContext['stage'], detail?: Omit<ErrorContext, 'component' | 'transport' | 'stage'>): void {
-    const context: ErrorContext = { component: this.#component, transport: this.#transport, stage, ...detail };
+  report(
+    error: unknown,
+    stage: ErrorContext['stage'],
+    detail?: Omit<ErrorContext, 'component' | 'transport' | 'stage'>,
+  ): void {
+    const context: ErrorContext = {
+      component: this.#component,
+      transport: this.#transport,
+      stage,
+      ...detail,
+    };
     const hook = this.#onError;
     if (hook !== undefined) {
       try {

@@ -41,7 +41,9 @@ export class Lifecycle<Address> {
   constructor(component: string, options: LifecycleOptions) {
     const timeout = options.closeTimeoutMs ?? 10_000;
     if (!Number.isFinite(timeout) || timeout < 0) {
-      throw new ConfigurationError(`${component}: closeTimeoutMs must be a finite number >= 0, got ${timeout}`);
+      throw new ConfigurationError(
+        `${component}: closeTimeoutMs must be a finite number >= 0, got ${timeout}`,
+      );
     }
     this.#component = component;
     this.closeTimeoutMs = timeout;
@@ -68,7 +70,9 @@ export class Lifecycle<Address> {
    */
   start(open: () => Promise<Address>): Promise<Address> {
     if (this.closing) {
-      return Promise.reject(new ConfigurationError(`${this.#component} is closed; create a new one to start again`));
+      return Promise.reject(
+        new ConfigurationError(`${this.#component} is closed; create a new one to start again`),
+      );
     }
     if (this.#starting !== undefined) return this.#starting;
     this.#state = 'starting';

@@ -40,6 +40,22 @@ export interface OutgoingMessage {
  */
 export type ReplySink = (data: WireData, correlationId?: string) => void;
 
+/** What core hands a wire when it opens it: where replies go and where background failures go. */
+export interface WireChannel {
+  /** Hand every received reply here (wires with `replies: 'channel'`). */
+  readonly reply: ReplySink;
+  /**
+   * Report a background failure (a reply loop that failed, a connection error): it reaches the
+   * producer's `onError` or logger. Never swallow one.
+   */
+  readonly report: (error: unknown, stage: 'reply' | 'connection' | 'close') => void;
+  /**
+   * Reject every query waiting for a reply (e.g. the reply channel was lost, so none can come);
+   * they fail with `error` now instead of at their timeout.
+   */
+  readonly rejectPending: (error: unknown) => void;
+}
+
 /**
  * The part of a producer an adapter writes: move bytes. Core's `TransportProducer` does the rest —
  * refuse what is not a message, encode, attach the deadline, bound the message size, register and
@@ -59,7 +75,7 @@ export interface ProducerWire<Address = string> {
    * Connects (or prepares to: many transports connect lazily). Called once, by the producer's
    * `start()` or its first `produce`. Resolves with the address it reaches.
    */
-  open(replies: ReplySink): Promise<Address>;
+  open(channel: WireChannel): Promise<Address>;
   /**
    * Sends one message. Resolves once the transport took it — for an `inline` wire, with the reply
    * data the remote answered (`undefined` for a command accepted without a body). Rejects with a

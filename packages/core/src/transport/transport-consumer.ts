@@ -36,10 +36,17 @@ export abstract class TransportConsumer<Address = string> {
    * @param transport the transport name put in `switchyard.receivedFrom`, e.g. `"http"`.
    * @param defaultConcurrency the adapter's default for `concurrency`.
    */
-  constructor(component: string, transport: string, options: TransportConsumerOptions, defaultConcurrency: number) {
+  constructor(
+    component: string,
+    transport: string,
+    options: TransportConsumerOptions,
+    defaultConcurrency: number,
+  ) {
     const concurrency = options.concurrency ?? defaultConcurrency;
     if (!Number.isInteger(concurrency) || concurrency < 1) {
-      throw new ConfigurationError(`${component}: concurrency must be a whole number >= 1, got ${String(concurrency)}`);
+      throw new ConfigurationError(
+        `${component}: concurrency must be a whole number >= 1, got ${String(concurrency)}`,
+      );
     }
     this.concurrency = concurrency;
     this.receiver = new MessageReceiver(transport, options);

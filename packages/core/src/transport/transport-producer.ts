@@ -14,7 +14,7 @@ import type { MessageProducer, ProduceOptions, ProducerCapabilities } from '../m
 import { ErrorReporter, type ErrorReportingOptions } from './error-reporter.ts';
 import { Lifecycle, type LifecycleOptions, type LifecycleState } from './lifecycle.ts';
 import { PendingReplies } from './pending-replies.ts';
-import type { OutgoingMessage, ProducerWire } from './producer-wire.ts';
+import type { OutgoingMessage, ProducerWire, WireChannel } from './producer-wire.ts';
 
 /** The options every producer takes, whatever its transport. */
 export interface TransportProducerOptions extends LifecycleOptions, ErrorReportingOptions {
@@ -99,7 +99,7 @@ export class TransportProducer<Address = string> implements MessageProducer {
    * starts the producer itself when it was not started.
    */
   start(): Promise<Address> {
-    return this.#lifecycle.start(() => this.#wire.open(this.#onReply));
+    return this.#lifecycle.start(() => this.#wire.open(this.#channel));
   }
 
   /**
@@ -218,7 +218,9 @@ export class TransportProducer<Address = string> implements MessageProducer {
     const message = outgoing.message;
     const pending = this.#pending!;
     const remaining = outgoing.deadline === undefined ? this.#replyTimeoutMs : outgoing.deadline - Date.now();
-    if (!pending.add(message.id, message.name, deferred, Math.max(0, Math.min(this.#replyTimeoutMs, remaining)))) {
+    if (
+      !pending.add(message.id, message.name, deferred, Math.max(0, Math.min(this.#replyTimeoutMs, remaining)))
+    ) {
       return Promise.resolve(); // a duplicate id: the deferred was rejected
     }
     const inFlight = this.#lifecycle.inFlight;
@@ -248,6 +250,12 @@ export class TransportProducer<Address = string> implements MessageProducer {
     });
   }
 
+  readonly #channel: WireChannel = {
+    reply: (data, correlationId) => this.#onReply(data, correlationId),
+    report: (error, stage) => this.errors.report(error, stage),
+    rejectPending: (error) => this.#pending?.rejectAll(error),
+  };
+
   /** The reply sink handed to the wire: decodes a reply and settles the query it belongs to. */
   readonly #onReply = (data: WireData, correlationId?: string): void => {
     const pending = this.#pending;
@@ -263,7 +271,9 @@ export class TransportProducer<Address = string> implements MessageProducer {
     }
     if (correlationId !== undefined && reply.inReplyTo !== correlationId) {
       this.errors.report(
-        new TransportError(`A reply to "${reply.inReplyTo}" arrived under the correlation id "${correlationId}"`),
+        new TransportError(
+          `A reply to "${reply.inReplyTo}" arrived under the correlation id "${correlationId}"`,
+        ),
         'reply',
         { messageId: correlationId },
       );
@@ -300,7 +310,9 @@ export class TransportProducer<Address = string> implements MessageProducer {
       throw new TransportError(`The reply to "${message.name}" could not be read`, { cause });
     }
     if (reply.inReplyTo !== message.id) {
-      throw new TransportError(`"${message.name}" was answered with a reply to another message (${reply.inReplyTo})`);
+      throw new TransportError(
+        `"${message.name}" was answered with a reply to another message (${reply.inReplyTo})`,
+      );
     }
     return reply;
   }
@@ -323,5 +335,7 @@ function describe(value: unknown): string {
   if (value === null) return 'null';
   if (typeof value !== 'object') return typeof value;
   const name = (value as { name?: unknown }).name;
-  return typeof name === 'string' ? `an object named "${name}" without id or kind` : 'an object that is not a message';
+  return typeof name === 'string'
+    ? `an object named "${name}" without id or kind`
+    : 'an object that is not a message';
 }
