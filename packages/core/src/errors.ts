@@ -162,10 +162,16 @@ export class ListenerErrors extends SwitchyardError {
 /** A dispatch did not settle in time. */
 export class TimeoutError extends SwitchyardError {
   override readonly name = 'TimeoutError';
-  /** The timeout that elapsed, in milliseconds. */
-  readonly timeoutMs: number;
-  constructor(messageName: string, timeoutMs: number) {
-    super(ErrorCode.Timeout, `"${messageName}" did not settle within ${timeoutMs} ms`);
+  /** The timeout that elapsed, in milliseconds (`undefined` when the remote side reported the deadline). */
+  readonly timeoutMs: number | undefined;
+  constructor(messageName: string, timeoutMs: number | undefined, options?: SwitchyardErrorOptions) {
+    super(
+      ErrorCode.Timeout,
+      timeoutMs === undefined
+        ? `"${messageName}" passed its deadline on the remote side`
+        : `"${messageName}" did not settle within ${timeoutMs} ms`,
+      options,
+    );
     this.timeoutMs = timeoutMs;
   }
 }
@@ -176,6 +182,19 @@ export class AbortedError extends SwitchyardError {
   constructor(messageName: string, reason?: unknown) {
     super(ErrorCode.Aborted, `"${messageName}" was aborted`, { cause: reason });
   }
+}
+
+/**
+ * The error a failed reply turns into on the sending side. A remote "deadline passed" (the
+ * consumer's own timer at the message's deadline, or a refusal of an expired message) is the
+ * caller's timeout, so it becomes the same `TimeoutError` the caller's own timer raises — whichever
+ * of the two fires first, the caller sees `SWITCHYARD_TIMEOUT`. Anything else is a {@link RemoteError}.
+ */
+export function errorFromReply(messageName: string, info: RemoteErrorInfo): SwitchyardError {
+  if (info.code === ErrorCode.Timeout || info.code === ErrorCode.DeadlineExceeded) {
+    return new TimeoutError(messageName, undefined, { cause: new RemoteError(info) });
+  }
+  return new RemoteError(info);
 }
 
 /** What a remote side reports about a failure; the `error` member of a failed reply. */

@@ -22,8 +22,19 @@ export interface AuthRequest {
  * Decides whether a request may reach the buses. Runs before the envelope is decoded. A hook that
  * throws answers 500 and is reported to `onError`. Ready-made hooks: `bearerAuth`, `hmacAuth`.
  *
+ * Two optional properties tell the consumer more:
+ * - `challenge`: the `WWW-Authenticate` value of its 401 answers (`bearerAuth`: `Bearer`); without
+ *   one, 401 answers carry no such header.
+ * - `replayWindowMs`: how long a captured request stays acceptable (`hmacAuth`: twice its
+ *   tolerance). The consumer refuses to start with a de-duplication window shorter than that, since a
+ *   replayed command would then run twice.
+ *
  * @example
  * const auth: AuthHook = (request) =>
  *   request.headers['x-api-key'] === undefined ? 'unauthenticated' : 'allow';
  */
-export type AuthHook = (request: AuthRequest) => AuthVerdict | Promise<AuthVerdict>;
+export interface AuthHook {
+  (request: AuthRequest): AuthVerdict | Promise<AuthVerdict>;
+  readonly challenge?: string | undefined;
+  readonly replayWindowMs?: number | undefined;
+}

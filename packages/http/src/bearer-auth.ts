@@ -1,4 +1,5 @@
-import type { AuthHook } from './auth-hook.ts';
+import { ConfigurationError } from '@switchyard/core';
+import type { AuthHook, AuthRequest, AuthVerdict } from './auth-hook.ts';
 import { constantTimeEqual } from './constant-time-equal.ts';
 
 /**
@@ -12,9 +13,9 @@ import { constantTimeEqual } from './constant-time-equal.ts';
 export function bearerAuth(tokens: string | readonly string[]): AuthHook {
   const accepted = typeof tokens === 'string' ? [tokens] : [...tokens];
   if (accepted.length === 0 || accepted.some((token) => token.length === 0)) {
-    throw new TypeError('bearerAuth needs at least one non-empty token');
+    throw new ConfigurationError('bearerAuth needs at least one non-empty token');
   }
-  return (request) => {
+  const hook = (request: AuthRequest): AuthVerdict => {
     const header = request.headers.authorization;
     if (typeof header !== 'string') return 'unauthenticated';
     const match = /^Bearer +(\S+) *$/i.exec(header);
@@ -25,6 +26,7 @@ export function bearerAuth(tokens: string | readonly string[]): AuthHook {
     for (const token of accepted) ok = constantTimeEqual(given, token) || ok;
     return ok ? 'allow' : 'forbidden';
   };
+  return Object.assign(hook, { challenge: 'Bearer' });
 }
 
 /**

@@ -7,7 +7,9 @@ interface Entry<T> {
 /**
  * Remembers, by message id, the outcome of messages handled in the last `windowMs`, so a retried
  * POST of the same message gets the first answer instead of running the handler again. Best
- * effort: in memory, per process, bounded to `maxEntries` (the oldest are forgotten first).
+ * effort: in memory, per process, bounded to `maxEntries` settled entries (the oldest are forgotten
+ * first). An entry still in progress is never forgotten — a duplicate arriving meanwhile shares it —
+ * and an outcome worth retrying (a transient failure) is not remembered at all.
  */
 export class DedupeWindow<T> {
   readonly #entries = new Map<string, Entry<T>>();
@@ -19,7 +21,7 @@ export class DedupeWindow<T> {
     this.#maxEntries = maxEntries;
   }
 
-  /** Entries currently remembered. */
+  /** Entries currently remembered, in progress or settled. */
   get size(): number {
     return this.#entries.size;
   }
@@ -36,26 +38,33 @@ export class DedupeWindow<T> {
   }
 
   /**
-   * Remembers `outcome` for `id`. With `keep` false the entry is dropped as soon as the outcome
-   * settles (only concurrent duplicates share it); otherwise it stays for the window.
+   * Remembers `outcome` for `id` while it runs; once it settles, `keep(value)` decides whether it is
+   * remembered for the window (true) or forgotten at once (false: only concurrent duplicates shared
+   * it). A rejected outcome is forgotten.
    */
-  remember(id: string, outcome: Promise<T>, keep: boolean): void {
+  remember(id: string, outcome: Promise<T>, keep: (value: T) => boolean): void {
     this.#prune();
     const entry: Entry<T> = { outcome, expiresAt: Number.POSITIVE_INFINITY };
     this.#entries.set(id, entry);
-    const settled = (): void => {
-      if (!keep) {
-        if (this.#entries.get(id) === entry) this.#entries.delete(id);
-      } else entry.expiresAt = Date.now() + this.#windowMs;
+    const forget = (): void => {
+      if (this.#entries.get(id) === entry) this.#entries.delete(id);
     };
-    outcome.then(settled, settled);
+    outcome.then((value) => {
+      if (keep(value)) entry.expiresAt = Date.now() + this.#windowMs;
+      else forget();
+    }, forget);
   }
 
+  /** Forgets expired entries, then the oldest settled ones while over the bound. */
   #prune(): void {
     const now = Date.now();
+    let over = this.#entries.size - this.#maxEntries + 1;
     for (const [id, entry] of this.#entries) {
-      if (entry.expiresAt >= now && this.#entries.size < this.#maxEntries) break;
-      this.#entries.delete(id);
+      if (entry.expiresAt === Number.POSITIVE_INFINITY) continue; // in progress: never evicted
+      if (entry.expiresAt < now || over > 0) {
+        this.#entries.delete(id);
+        over--;
+      } else break;
     }
   }
 }

@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
-import type { AuthHook } from './auth-hook.ts';
+import { ConfigurationError } from '@switchyard/core';
+import type { AuthHook, AuthRequest, AuthVerdict } from './auth-hook.ts';
 import { constantTimeEqual } from './constant-time-equal.ts';
 import type { HeadersFactory } from './headers-factory.ts';
 
@@ -12,8 +13,10 @@ export const HMAC_SIGNATURE_HEADER = 'x-switchyard-signature';
 export interface HmacAuthOptions {
   /**
    * How far the signed timestamp may be from the consumer's clock, either way, in ms. Bounds how
-   * long a captured request can be replayed.
-   * @default 300_000 (5 minutes)
+   * long a captured request can be replayed: the hook's `replayWindowMs` is twice this, and the
+   * consumer's `dedupeWindowMs` must cover it (so a replayed command is answered from the
+   * de-duplication window instead of running twice).
+   * @default 30_000
    */
   readonly toleranceMs?: number;
   /** Clock, for tests. @default Date.now */
@@ -38,10 +41,13 @@ export function hmacSignature(
  * const consumer = new HttpConsumer({ commandBus, auth: hmacAuth(process.env.BUS_SECRET!) });
  */
 export function hmacAuth(secret: string | Uint8Array, options: HmacAuthOptions = {}): AuthHook {
-  if (secret.length === 0) throw new TypeError('hmacAuth needs a non-empty secret');
-  const toleranceMs = options.toleranceMs ?? 300_000;
+  if (secret.length === 0) throw new ConfigurationError('hmacAuth needs a non-empty secret');
+  const toleranceMs = options.toleranceMs ?? 30_000;
+  if (!Number.isFinite(toleranceMs) || toleranceMs <= 0) {
+    throw new ConfigurationError(`hmacAuth: toleranceMs must be a finite number > 0, got ${toleranceMs}`);
+  }
   const now = options.now ?? Date.now;
-  return (request) => {
+  const hook = (request: AuthRequest): AuthVerdict => {
     const timestamp = request.headers[HMAC_TIMESTAMP_HEADER];
     const signature = request.headers[HMAC_SIGNATURE_HEADER];
     if (typeof timestamp !== 'string' || typeof signature !== 'string') return 'unauthenticated';
@@ -51,6 +57,7 @@ export function hmacAuth(secret: string | Uint8Array, options: HmacAuthOptions =
     const expected = hmacSignature(secret, timestamp, request.body);
     return constantTimeEqual(signature, expected) ? 'allow' : 'forbidden';
   };
+  return Object.assign(hook, { challenge: 'Switchyard-HMAC', replayWindowMs: 2 * toleranceMs });
 }
 
 /**
@@ -61,7 +68,7 @@ export function hmacAuth(secret: string | Uint8Array, options: HmacAuthOptions =
  * const producer = new HttpProducer({ url, headers: hmacHeaders(process.env.BUS_SECRET!) });
  */
 export function hmacHeaders(secret: string | Uint8Array): HeadersFactory {
-  if (secret.length === 0) throw new TypeError('hmacHeaders needs a non-empty secret');
+  if (secret.length === 0) throw new ConfigurationError('hmacHeaders needs a non-empty secret');
   return ({ body }) => {
     const timestamp = String(Date.now());
     return {

@@ -7,8 +7,8 @@
  * import { HttpConsumer, HttpProducer, bearerAuth, bearerHeaders } from '@switchyard/http';
  *
  * // receiving process
- * const consumer = new HttpConsumer({ commandBus, queryBus, auth: bearerAuth(token) });
- * const { url } = await consumer.listen({ port: 8080 });
+ * const consumer = new HttpConsumer({ commandBus, queryBus, auth: bearerAuth(token), port: 8080 });
+ * const { url } = await consumer.start();
  *
  * // sending process
  * const producer = new HttpProducer({ url, headers: bearerHeaders(token) });
@@ -29,10 +29,6 @@ export {
   hmacHeaders,
   hmacSignature,
 } from './hmac-auth.ts';
-export {
-  HttpConsumer,
-  type HttpConsumerAddress,
-  type HttpConsumerOptions,
-  type ListenOptions,
-} from './http-consumer.ts';
+export { REPLY_HEADER } from './http-answer.ts';
+export { HttpConsumer, type HttpConsumerAddress, type HttpConsumerOptions } from './http-consumer.ts';
 export { HttpProducer, type HttpProducerOptions, type RetryOptions } from './http-producer.ts';

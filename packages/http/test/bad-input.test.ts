@@ -2,7 +2,13 @@ import { once } from 'node:events';
 import { createServer, type RequestListener } from 'node:http';
 import { connect } from 'node:net';
 import { Fixtures, rejectionOf, waitFor } from '@switchyard/conformance';
-import { ErrorCode, isSwitchyardError, type TransportError } from '@switchyard/core';
+import {
+  CommandBus,
+  CommandRouter,
+  ErrorCode,
+  isSwitchyardError,
+  type TransportError,
+} from '@switchyard/core';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import {
   bearerAuth,
@@ -117,7 +123,7 @@ describe('http consumer: bad input', () => {
   });
 
   it('answers 413 for a body over a configured limit', async () => {
-    const { url } = await consumerFor({ bodyLimitBytes: 1024 });
+    const { url } = await consumerFor({ maxMessageBytes: 1024 });
     const body = JSON.stringify(commandEnvelope({ payload: { text: 'x'.repeat(2_000) } }));
     expect((await post(url, body)).status).toBe(413);
     await expectStillServing(url);
@@ -166,9 +172,15 @@ describe('http consumer: bad input', () => {
     // A query carries its error reply, so the producer can build a RemoteError.
     expect(invalid.json).toMatchObject({ v: 1, ok: false, error: { code: ErrorCode.ValidationError } });
 
-    const failed = await post(url, JSON.stringify(commandEnvelope({ payload: { text: 'fail' } })));
+    const envelope = commandEnvelope({ payload: { text: 'fail' } });
+    const failed = await post(url, JSON.stringify(envelope));
     expect(failed.status).toBe(500);
+    // A decoded command carries an error reply too, marked as one, exactly like a query.
+    expect(failed.headers['x-switchyard-reply']).toBe('1');
     expect(failed.json).toEqual({
+      v: 1,
+      inReplyTo: envelope.id,
+      ok: false,
       error: { name: 'DomainError', message: 'command failed', code: 'E_DOMAIN' },
     });
     await expectStillServing(url);
@@ -265,7 +277,9 @@ describe('http consumer: auth', () => {
   });
 
   it('hmac: signed bodies pass; a forged, re-used-for-another-body or stale signature is refused', async () => {
-    const { url, handled } = await consumerFor({ auth: hmacAuth('shared-secret', { toleranceMs: 60_000 }) });
+    const { url, handled } = await consumerFor({ auth: hmacAuth('shared-secret', { toleranceMs: 30_000 }) });
+    const refused = await post(url, JSON.stringify(commandEnvelope()));
+    expect(refused.headers['www-authenticate']).toBe('Switchyard-HMAC');
     const body = JSON.stringify(commandEnvelope());
     expect((await post(url, body)).status).toBe(401);
 
@@ -284,6 +298,41 @@ describe('http consumer: auth', () => {
     closers.push(() => producer.close());
     await producer.produce(Fixtures.Command.create({ text: 'via producer' }));
     expect(handled).toHaveLength(2);
+  });
+
+  it('hmac: a captured signed command replayed inside the tolerance runs once', async () => {
+    const { url, handled } = await consumerFor({ auth: hmacAuth('shared-secret') });
+    const body = JSON.stringify(commandEnvelope());
+    const signed = hmacHeaders('shared-secret')({ message: Fixtures.Command.create({ text: 'x' }), body });
+    const headers = { 'content-type': 'application/json', ...signed };
+    expect((await post(url, body, headers)).status).toBe(202);
+    expect((await post(url, body, headers)).status).toBe(202); // the replay is answered from the window
+    expect(handled).toHaveLength(1);
+  });
+
+  it('refuses to start with a de-duplication window shorter than the auth replay window', () => {
+    const buses = buildBuses();
+    expect(() => new HttpConsumer({ ...buses, auth: hmacAuth('s', { toleranceMs: 300_000 }) })).toThrowError(
+      expect.objectContaining({ code: ErrorCode.InvalidConfiguration }),
+    );
+    expect(() => new HttpConsumer({ ...buses, auth: hmacAuth('s'), dedupeWindowMs: 0 })).toThrowError(
+      expect.objectContaining({ code: ErrorCode.InvalidConfiguration }),
+    );
+    expect(
+      () =>
+        new HttpConsumer({
+          ...buses,
+          auth: hmacAuth('s', { toleranceMs: 300_000 }),
+          dedupeWindowMs: 600_000,
+        }),
+    ).not.toThrow();
+  });
+
+  it('401 carries the challenge of the hook that refused, and none for a hook without one', async () => {
+    const { url } = await consumerFor({ auth: () => 'unauthenticated' });
+    const missing = await post(url, JSON.stringify(commandEnvelope()));
+    expect(missing.status).toBe(401);
+    expect(missing.headers['www-authenticate']).toBeUndefined();
   });
 
   it('answers 500 (and reports) when the auth hook itself throws', async () => {
@@ -354,6 +403,41 @@ describe('http consumer: de-duplication and shutdown', () => {
     expect(parsed.status).toBe(500);
     expect(parsed.json).toMatchObject({ error: { name: 'BodyAlreadyConsumed' } });
     expect(buses.handled).toHaveLength(1);
+  });
+
+  it('built-in server: while close() drains, new requests are answered 503 + Retry-After, not dropped', async () => {
+    const { consumer, url } = await startConsumer();
+    const producer = new HttpProducer({ url, retry: false });
+    closers.push(() => producer.close());
+    const slow = producer.produce(Fixtures.Command.create({ text: 'slow during close' }));
+    await waitFor(() => consumer.inFlight === 1, 5_000, 'the slow request');
+    const closing = consumer.close();
+    const during = await post(url, JSON.stringify(commandEnvelope()));
+    expect(during.status).toBe(503);
+    expect(during.headers['retry-after']).toBe('1');
+    expect(during.headers.connection).toBe('close');
+    await closing;
+    await expect(slow).resolves.toBeUndefined();
+  });
+
+  it('forgets a transient failure, so the retried message runs again', async () => {
+    const buses = buildBuses();
+    let calls = 0;
+    const commands = new CommandRouter();
+    commands.route(Fixtures.Command).to(() => {
+      calls++;
+      if (calls === 1) throw new Error('database briefly down');
+    });
+    const commandBus = new CommandBus();
+    commandBus.use(commands);
+    const consumer = new HttpConsumer({ ...buses, commandBus, onError: () => undefined });
+    const { url } = await consumer.start();
+    closers.push(() => consumer.close());
+    const body = JSON.stringify(commandEnvelope());
+    expect((await post(url, body)).status).toBe(500);
+    expect((await post(url, body)).status).toBe(202);
+    expect((await post(url, body)).status).toBe(202); // remembered now: not run a third time
+    expect(calls).toBe(2);
   });
 
   it('listen(): close() waits for in-flight requests, then stops the server', async () => {

@@ -38,8 +38,8 @@ export function buildBuses() {
 /** A consumer listening on a free loopback port, with the fixture buses. */
 export async function startConsumer(options: Partial<HttpConsumerOptions> = {}) {
   const buses = buildBuses();
-  const consumer = new HttpConsumer({ ...buses, ...options });
-  const address = await consumer.listen({ port: 0 });
+  const consumer = new HttpConsumer({ ...buses, onError: () => undefined, ...options });
+  const address = await consumer.start();
   return { consumer, url: address.url, port: address.port, handled: buses.handled };
 }
 

@@ -1,12 +1,18 @@
-import { describeTransportConformance } from '@switchyard/conformance';
+import { describeTransportConformance, freePort } from '@switchyard/conformance';
 import { HttpConsumer, HttpProducer } from '../src/index.ts';
 
 describeTransportConformance({
   name: 'http',
-  async create(receiver) {
-    // The suite round-trips a 1 MiB payload: the envelope around it is a little larger.
-    const consumer = new HttpConsumer({ ...receiver, bodyLimitBytes: 4 * 1024 * 1024 });
-    const { url } = await consumer.listen();
-    return { producer: new HttpProducer({ url }), close: () => consumer.close() };
+  async create({ consumer, producer, oneAtATime }) {
+    const port = await freePort();
+    return {
+      // The suite round-trips a 1 MiB payload: the envelope around it is a little larger.
+      consumer: new HttpConsumer({ ...consumer, port, maxMessageBytes: 4 * 1024 * 1024 }),
+      producer: new HttpProducer({
+        ...producer,
+        url: `http://127.0.0.1:${port}/`,
+        ...(oneAtATime ? { connections: 1 } : {}),
+      }),
+    };
   },
 });

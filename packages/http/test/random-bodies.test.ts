@@ -10,7 +10,7 @@ const reported: unknown[] = [];
 
 beforeAll(async () => {
   ({ consumer, url } = await startConsumer({
-    bodyLimitBytes: 64 * 1024,
+    maxMessageBytes: 64 * 1024,
     onError: (error) => reported.push(error),
   }));
 });

@@ -1,6 +1,6 @@
 import type { Reply } from '../codec/message-codec.ts';
 import type { Deferred } from '../deferred.ts';
-import { RemoteError, TimeoutError, TransportError } from '../errors.ts';
+import { errorFromReply, TimeoutError, TransportError } from '../errors.ts';
 
 /** Options of {@link PendingReplies}. */
 export interface PendingRepliesOptions {
@@ -101,7 +101,7 @@ export class PendingReplies {
     const entry = this.#pending.get(reply.inReplyTo);
     if (entry === undefined) return false;
     if (reply.ok) entry.deferred.resolve(reply.result);
-    else entry.deferred.reject(new RemoteError(reply.error));
+    else entry.deferred.reject(errorFromReply(entry.name, reply.error));
     return true;
   }
 

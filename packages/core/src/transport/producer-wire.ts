@@ -1,4 +1,4 @@
-import type { WireData } from '../codec/message-codec.ts';
+import type { MessageCodec, WireData } from '../codec/message-codec.ts';
 import type { AnyMessage } from '../message.ts';
 
 /** How a wire carries query replies. */
@@ -29,6 +29,13 @@ export interface OutgoingMessage {
   readonly expectsReply: boolean;
   /** The deadline in ms since the epoch, or `undefined`. Sending must not outlive it. */
   readonly deadline: number | undefined;
+  /**
+   * How long the answer may take once the message is sent, for wires that wait for one (`inline`):
+   * for a query the producer's `replyTimeoutMs` cut to the time left before the deadline; for a
+   * command the time left before its deadline, or `undefined`. Past it the wire rejects with
+   * `TimeoutError`. Channel wires can ignore it (core times their replies out).
+   */
+  readonly replyTimeoutMs: number | undefined;
   /** Fires when the caller stops waiting (timeout, abort, close): cancel the send or request. */
   readonly signal: AbortSignal | undefined;
 }
@@ -42,6 +49,8 @@ export type ReplySink = (data: WireData, correlationId?: string) => void;
 
 /** What core hands a wire when it opens it: where replies go and where background failures go. */
 export interface WireChannel {
+  /** The producer's codec (its `contentType`, e.g. for an HTTP header). */
+  readonly codec: MessageCodec;
   /** Hand every received reply here (wires with `replies: 'channel'`). */
   readonly reply: ReplySink;
   /**

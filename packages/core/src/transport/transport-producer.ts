@@ -5,8 +5,8 @@ import {
   ConfigurationError,
   InvalidMessageError,
   PayloadTooLargeError,
+  errorFromReply,
   ProducerClosedError,
-  RemoteError,
   TransportError,
 } from '../errors.ts';
 import { type AnyMessage, deadlineOf, isMessage } from '../message.ts';
@@ -67,6 +67,8 @@ export class TransportProducer<Address = string> implements MessageProducer {
   readonly #pending: PendingReplies | undefined;
   readonly #replyTimeoutMs: number;
   readonly #maxBytes: number;
+  /** What the wire is handed when it opens. */
+  readonly #channel: WireChannel;
   /** The id of the reply being settled right now (so its settling is not taken for a cancel). */
   #replying: string | undefined;
 
@@ -91,6 +93,12 @@ export class TransportProducer<Address = string> implements MessageProducer {
     this.#pending =
       replies === 'channel' ? new PendingReplies({ timeoutMs: this.#replyTimeoutMs }) : undefined;
     this.capabilities = Object.freeze({ replies: replies !== false, confirmsHandling, durable });
+    this.#channel = {
+      codec: this.#codec,
+      reply: (data, correlationId) => this.#onReply(data, correlationId),
+      report: (error, stage) => this.errors.report(error, stage),
+      rejectPending: (error) => this.#pending?.rejectAll(error),
+    };
   }
 
   /**
@@ -156,11 +164,14 @@ export class TransportProducer<Address = string> implements MessageProducer {
     }
     if (sizeOver(data, this.#maxBytes)) return Promise.reject(new PayloadTooLargeError(this.#maxBytes));
     const deadline = deadlineOf(message);
+    const left = deadline === undefined ? undefined : Math.max(0, deadline - Date.now());
     const outgoing: OutgoingMessage = {
       message,
       data,
       expectsReply: deferred !== undefined,
       deadline,
+      replyTimeoutMs:
+        deferred === undefined ? left : left === undefined ? this.#replyTimeoutMs : Math.min(left, this.#replyTimeoutMs),
       signal: deferred !== undefined ? (deferred.raceable ? deferred.signal : undefined) : options?.signal,
     };
     if (lifecycle.state === 'started') return this.#send(outgoing, deferred);
@@ -250,12 +261,6 @@ export class TransportProducer<Address = string> implements MessageProducer {
     });
   }
 
-  readonly #channel: WireChannel = {
-    reply: (data, correlationId) => this.#onReply(data, correlationId),
-    report: (error, stage) => this.errors.report(error, stage),
-    rejectPending: (error) => this.#pending?.rejectAll(error),
-  };
-
   /** The reply sink handed to the wire: decodes a reply and settles the query it belongs to. */
   readonly #onReply = (data: WireData, correlationId?: string): void => {
     const pending = this.#pending;
@@ -290,13 +295,13 @@ export class TransportProducer<Address = string> implements MessageProducer {
   #settleInline(message: AnyMessage, data: WireData | undefined, deferred: Deferred<unknown>): void {
     const reply = this.#readInline(message, data);
     if (reply.ok) deferred.resolve(reply.result);
-    else deferred.reject(new RemoteError(reply.error));
+    else deferred.reject(errorFromReply(message.name, reply.error));
   }
 
   /** A command on a wire that confirms handling: a failed reply rejects the dispatch with the remote error. */
   #checkConfirmation(message: AnyMessage, data: WireData): void {
     const reply = this.#readInline(message, data);
-    if (!reply.ok) throw new RemoteError(reply.error);
+    if (!reply.ok) throw errorFromReply(message.name, reply.error);
   }
 
   #readInline(message: AnyMessage, data: WireData | undefined): Reply {

@@ -1,0 +1,242 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { ConnectionOptions } from 'node:tls';
+import {
+  ConfigurationError,
+  type OutgoingMessage,
+  ProducerClosedError,
+  type ProducerWire,
+  TimeoutError,
+  TransportError,
+  type WireCapabilities,
+  type WireChannel,
+  type WireData,
+} from '@switchyard/core';
+import { Pool } from 'undici';
+import { isConnectionFailure } from './connection-failure.ts';
+import { decodeErrorBody } from './error-body.ts';
+import type { HeadersFactory } from './headers-factory.ts';
+import { REPLY_HEADER } from './http-answer.ts';
+
+/** Retries of requests that never reached a handler: connection failures and 503 (shutting down). */
+export interface RetryOptions {
+  /** Retries after the first attempt. @default 2 */
+  readonly retries?: number | undefined;
+  /** Delay before the first retry, doubled for each next one (with jitter). @default 100 */
+  readonly delayMs?: number | undefined;
+  /** Longest delay between two attempts. @default 2_000 */
+  readonly maxDelayMs?: number | undefined;
+}
+
+/** What the HTTP wire needs; the options of `HttpProducer` that are about HTTP. */
+export interface HttpWireOptions {
+  readonly url: string | URL;
+  readonly connections?: number | undefined;
+  readonly keepAliveTimeoutMs?: number | undefined;
+  readonly connectTimeoutMs?: number | undefined;
+  readonly headersTimeoutMs?: number | undefined;
+  readonly bodyTimeoutMs?: number | undefined;
+  readonly headers?: Readonly<Record<string, string>> | HeadersFactory | undefined;
+  readonly retry?: RetryOptions | false | undefined;
+  readonly tls?: Omit<ConnectionOptions, 'host' | 'port' | 'socket' | 'timeout'> | undefined;
+}
+
+type ResponseData = Awaited<ReturnType<Pool['request']>>;
+
+/** Error bodies are small; never buffer more than this of one. */
+const MAX_ERROR_BODY = 64 * 1024;
+
+/**
+ * The HTTP wire: POSTs the envelope with undici (`Pool` + `request`, keep-alive) and hands back the
+ * reply body. Everything else — encoding, deadlines, remote errors, close-once — is core's
+ * `TransportProducer`.
+ */
+export class HttpWire implements ProducerWire<string> {
+  readonly capabilities: WireCapabilities = { replies: 'inline', confirmsHandling: true, durable: false };
+  readonly #options: HttpWireOptions;
+  readonly #origin: string;
+  readonly #path: string;
+  readonly #endpoint: string;
+  readonly #headersTimeoutMs: number;
+  readonly #retries: number;
+  readonly #retryDelayMs: number;
+  readonly #retryMaxDelayMs: number;
+  readonly #headerFactory: HeadersFactory | undefined;
+  #staticHeaders: Readonly<Record<string, string>> = {};
+  #textReplies = true;
+  #pool: Pool | undefined;
+
+  constructor(options: HttpWireOptions) {
+    let url: URL;
+    try {
+      url = new URL(options.url);
+    } catch {
+      throw new ConfigurationError(
+        `HttpProducer: url must be an absolute http: or https: URL, got ${String(options.url)}`,
+      );
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      throw new ConfigurationError(`HttpProducer needs an http: or https: URL, got ${url.protocol}`);
+    }
+    this.#options = options;
+    this.#origin = url.origin;
+    this.#endpoint = `${url.origin}${url.pathname}`;
+    this.#path = `${url.pathname}${url.search}`;
+    this.#headersTimeoutMs = options.headersTimeoutMs ?? 30_000;
+    const retry = options.retry === false ? { retries: 0 } : (options.retry ?? {});
+    this.#retries = retry.retries ?? 2;
+    this.#retryDelayMs = retry.delayMs ?? 100;
+    this.#retryMaxDelayMs = retry.maxDelayMs ?? 2_000;
+    this.#headerFactory = typeof options.headers === 'function' ? options.headers : undefined;
+  }
+
+  async open(channel: WireChannel): Promise<string> {
+    const contentType = channel.codec.contentType;
+    this.#staticHeaders = {
+      ...(typeof this.#options.headers === 'object' ? this.#options.headers : {}),
+      'content-type': contentType,
+    };
+    const type = contentType.toLowerCase();
+    this.#textReplies = type.includes('json') || type.startsWith('text/');
+    const options = this.#options;
+    this.#pool = new Pool(this.#origin, {
+      connections: options.connections ?? 16,
+      keepAliveTimeout: options.keepAliveTimeoutMs ?? 4_000,
+      headersTimeout: this.#headersTimeoutMs,
+      bodyTimeout: options.bodyTimeoutMs ?? 30_000,
+      connect: { ...options.tls, timeout: options.connectTimeoutMs ?? 5_000 },
+    });
+    return this.#endpoint;
+  }
+
+  async send(outgoing: OutgoingMessage): Promise<WireData | undefined> {
+    const response = await this.#request(outgoing);
+    if (response.headers[REPLY_HEADER] !== undefined) return this.#readReply(outgoing, response);
+    if (response.statusCode >= 200 && response.statusCode < 300) {
+      await response.body.dump();
+      if (outgoing.expectsReply) {
+        throw new TransportError(`${this.#endpoint} answered "${outgoing.message.name}" without a reply`, {
+          status: response.statusCode,
+        });
+      }
+      return undefined;
+    }
+    throw await this.#statusError(outgoing, response);
+  }
+
+  async close(drained: boolean): Promise<void> {
+    const pool = this.#pool;
+    if (pool === undefined) return;
+    // Requests still running fail with this error, which rejects their dispatch.
+    if (!drained)
+      await pool.destroy(new ProducerClosedError('The producer closed before the answer arrived'));
+    else await pool.close();
+  }
+
+  /** POSTs the envelope, retrying what never reached a handler (connection failures, 503). */
+  async #request(outgoing: OutgoingMessage): Promise<ResponseData> {
+    const pool = this.#pool!;
+    const { message, data, signal } = outgoing;
+    const headersTimeout = Math.min(
+      this.#headersTimeoutMs,
+      outgoing.replyTimeoutMs ?? Number.POSITIVE_INFINITY,
+    );
+    for (let attempt = 0; ; attempt++) {
+      let response: ResponseData;
+      try {
+        response = await pool.request({
+          path: this.#path,
+          method: 'POST',
+          headers:
+            this.#headerFactory === undefined
+              ? this.#staticHeaders
+              : { ...this.#headerFactory({ message, body: data }), ...this.#staticHeaders },
+          body: data,
+          signal: signal ?? null,
+          headersTimeout,
+        });
+      } catch (cause) {
+        if (cause instanceof ProducerClosedError) throw cause;
+        if ((cause as { code?: unknown }).code === 'UND_ERR_HEADERS_TIMEOUT') {
+          throw new TimeoutError(message.name, headersTimeout);
+        }
+        if (!this.#retryable(attempt, signal) || !isConnectionFailure(cause)) {
+          const reason = cause instanceof Error ? cause.message : String(cause);
+          throw new TransportError(`POST "${message.name}" to ${this.#endpoint} failed: ${reason}`, {
+            cause,
+          });
+        }
+        await this.#backoff(attempt, undefined);
+        continue;
+      }
+      // 503 without a reply: refused before any handler ran (shutting down, overloaded) — safe to retry.
+      if (
+        response.statusCode === 503 &&
+        response.headers[REPLY_HEADER] === undefined &&
+        this.#retryable(attempt, signal)
+      ) {
+        await response.body.dump();
+        await this.#backoff(attempt, response.headers['retry-after']);
+        continue;
+      }
+      return response;
+    }
+  }
+
+  #retryable(attempt: number, signal: AbortSignal | undefined): boolean {
+    return attempt < this.#retries && signal?.aborted !== true;
+  }
+
+  async #backoff(attempt: number, retryAfter: string | string[] | undefined): Promise<void> {
+    const exponential = Math.min(this.#retryMaxDelayMs, this.#retryDelayMs * 2 ** attempt);
+    const asked = typeof retryAfter === 'string' ? Number(retryAfter) * 1_000 : Number.NaN;
+    const delay = Number.isFinite(asked) ? Math.min(this.#retryMaxDelayMs, asked) : exponential;
+    await sleep(delay * (0.5 + Math.random() / 2));
+  }
+
+  async #readReply(outgoing: OutgoingMessage, response: ResponseData): Promise<WireData> {
+    try {
+      return this.#textReplies
+        ? await response.body.text()
+        : new Uint8Array(await response.body.arrayBuffer());
+    } catch (cause) {
+      if (outgoing.signal?.aborted === true) throw cause; // cancelled on purpose: the bus reports why
+      throw new TransportError(
+        `Reading the reply to "${outgoing.message.name}" from ${this.#endpoint} failed`,
+        {
+          cause,
+          status: response.statusCode,
+        },
+      );
+    }
+  }
+
+  /** The error for an answer without a reply: refused before decoding (401, 413, 503, …) or not a Switchyard consumer. */
+  async #statusError(outgoing: OutgoingMessage, response: ResponseData): Promise<TransportError> {
+    const text = await readBounded(response);
+    const remote = decodeErrorBody(text);
+    const detail = remote === undefined ? '' : `: ${remote.name}: ${remote.message}`;
+    return new TransportError(
+      `${this.#endpoint} answered HTTP ${response.statusCode} to "${outgoing.message.name}"${detail}`,
+      { status: response.statusCode, remote },
+    );
+  }
+}
+
+/** Reads at most {@link MAX_ERROR_BODY} of a response as text, destroying the rest. */
+async function readBounded(response: ResponseData): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of response.body as AsyncIterable<Buffer>) {
+      chunks.push(chunk);
+      size += chunk.byteLength;
+      if (size >= MAX_ERROR_BODY) {
+        response.body.destroy();
+        break;
+      }
+    }
+  } catch {
+    // A broken error body still leaves the status to report.
+  }
+  return Buffer.concat(chunks).toString('utf8').slice(0, MAX_ERROR_BODY);
+}
