@@ -3,9 +3,9 @@ import type { MessageCodec, Reply, WireData } from '../codec/message-codec.ts';
 import type { Deferred } from '../deferred.ts';
 import {
   ConfigurationError,
+  errorFromReply,
   InvalidMessageError,
   PayloadTooLargeError,
-  errorFromReply,
   ProducerClosedError,
   TransportError,
 } from '../errors.ts';
@@ -171,7 +171,11 @@ export class TransportProducer<Address = string> implements MessageProducer {
       expectsReply: deferred !== undefined,
       deadline,
       replyTimeoutMs:
-        deferred === undefined ? left : left === undefined ? this.#replyTimeoutMs : Math.min(left, this.#replyTimeoutMs),
+        deferred === undefined
+          ? left
+          : left === undefined
+            ? this.#replyTimeoutMs
+            : Math.min(left, this.#replyTimeoutMs),
       signal: deferred !== undefined ? (deferred.raceable ? deferred.signal : undefined) : options?.signal,
     };
     if (lifecycle.state === 'started') return this.#send(outgoing, deferred);
