@@ -54,4 +54,13 @@ if (skipped.length > 0) console.log(`skipped: ${skipped.join('; ')}`);
 await mkdir(join(here, 'results'), { recursive: true });
 await writeFile(join(here, 'results', 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
 console.log(`wrote ${join('bench', 'results', 'latest.json')}`);
-process.exit(0);
+
+// Every scenario closes what it opened: the process must end by itself. If a handle leaked, say
+// which instead of hiding it behind process.exit().
+const exitWatch = setTimeout(() => {
+  const leaked = process.getActiveResourcesInfo().filter((name) => name !== 'Timeout');
+  console.error(`bench: handles still open 10 s after the last scenario: ${leaked.join(', ') || '(timers)'}`);
+  process.exitCode = 1;
+  process.exit();
+}, 10_000);
+exitWatch.unref();

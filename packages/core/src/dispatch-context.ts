@@ -90,17 +90,19 @@ export class DispatchContext implements PipelineState, HandlerContext {
   cancel(reason: unknown): void {
     if (this.cancelled !== undefined) return;
     this.cancelled = reason;
-    this.#abort?.abort(reason);
+    // The dispatch settles first: a handler that returns as soon as its signal fires must not win.
     if (this.busKind === 'query') this.deferred.reject(reason);
     this.#onCancel?.(reason);
+    this.#abort?.abort(reason);
   }
 
-  /** A promise that rejects when {@link cancel} is called (for buses that race their handlers). */
-  whenCancelled(): Promise<never> {
-    return new Promise<never>((_, reject) => {
-      if (this.cancelled !== undefined) reject(this.cancelled);
-      else this.#onCancel = reject;
-    });
+  /**
+   * Calls `onCancel` when {@link cancel} is called (for buses that race their handlers); at once if
+   * it already was.
+   */
+  whenCancelled(onCancel: (reason: unknown) => void): void {
+    if (this.cancelled !== undefined) onCancel(this.cancelled);
+    else this.#onCancel = onCancel;
   }
 
   /** True once the deferred was created. */

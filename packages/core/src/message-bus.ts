@@ -119,8 +119,10 @@ export abstract class MessageBus {
     let outcome = this.run(context);
     if (this.kind !== 'query') {
       // A query's deferred carries the cancellation; a command or event races its handlers.
-      const cancelled = context.whenCancelled().catch((reason: unknown) => {
-        throw new DispatchError(reason, context.messageName, context.phase);
+      const cancelled = new Promise<never>((_, reject) => {
+        context.whenCancelled((reason) =>
+          reject(new DispatchError(reason, context.messageName, context.phase)),
+        );
       });
       outcome = Promise.race([outcome, cancelled]);
     }

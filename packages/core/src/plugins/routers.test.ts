@@ -69,10 +69,22 @@ describe('routers: misuse is an error at registration', () => {
   });
 
   it('every misuse error carries SWITCHYARD_INVALID_CONFIGURATION', () => {
-    try {
-      new QueryRouter().route(Count).to(recordingProducer(false));
-    } catch (error) {
-      expect(isSwitchyardError(error, ErrorCode.InvalidConfiguration)).toBe(true);
+    const misuses: (() => unknown)[] = [
+      () => new QueryRouter().route(Count).to(recordingProducer(false)),
+      () => new CommandRouter().route(''),
+      () => new CommandRouter().route(Send).to(42 as unknown as string),
+      () => new EventBus().use(new CommandRouter()),
+    ];
+    for (const misuse of misuses) {
+      let thrown: unknown;
+      try {
+        misuse();
+      } catch (error) {
+        thrown = error;
+      }
+      // A misuse that throws nothing fails here instead of passing by accident.
+      expect(thrown, misuse.toString()).toBeDefined();
+      expect(isSwitchyardError(thrown, ErrorCode.InvalidConfiguration)).toBe(true);
     }
   });
 });
