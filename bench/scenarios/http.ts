@@ -24,7 +24,7 @@ async function run(): Promise<BenchResult[]> {
   // Receiving side.
   const receiver = receivingBuses();
   const consumer = new HttpConsumer({ commandBus: receiver.commandBus, queryBus: receiver.queryBus });
-  const { url } = await consumer.listen();
+  const { url } = await consumer.start();
 
   // Sending side: Switchyard.
   const producer = new HttpProducer({ url, connections: CONNECTIONS });
