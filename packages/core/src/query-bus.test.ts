@@ -56,6 +56,24 @@ describe('QueryBus', () => {
     expect(seen).toEqual([false, true, true]);
   });
 
+  it('infers the query and result types of a deferredFinder from its route', async () => {
+    const router = new QueryRouter();
+    router.route(GetUser).to(
+      deferredFinder((query, deferred) => {
+        expectTypeOf(query.payload).toEqualTypeOf<{ id: string }>();
+        expectTypeOf(deferred.resolve)
+          .parameter(0)
+          .toEqualTypeOf<
+            { id: string; name: string } | undefined | PromiseLike<{ id: string; name: string } | undefined>
+          >();
+        deferred.resolve({ id: query.payload.id, name: 'Typed' });
+      }),
+    );
+    const bus = new QueryBus();
+    bus.use(router);
+    await expect(bus.dispatch(GetUser.create({ id: 't' }))).resolves.toEqual({ id: 't', name: 'Typed' });
+  });
+
   it('supports { find } objects', async () => {
     const bus = busWith({ find: () => ({ id: 'o', name: 'Obj' }) });
     await expect(bus.dispatch(GetUser.create({ id: 'o' }))).resolves.toEqual({ id: 'o', name: 'Obj' });
