@@ -79,7 +79,7 @@ async function commands(): Promise<BenchResult[]> {
       concurrency: CONCURRENCY,
     },
   );
-  await Promise.all([consumer.waitUntilReady(), worker.waitUntilReady(), queue.waitUntilReady()]);
+  await Promise.all([consumer.start(), producer.start(), worker.waitUntilReady(), queue.waitUntilReady()]);
   const subject = {
     name: 'switchyard BullMQProducer + BullMQConsumer',
     run: async (ops: number) => {
@@ -161,7 +161,8 @@ async function queries(): Promise<BenchResult[]> {
     concurrency: CONCURRENCY,
   });
   await Promise.all([
-    consumer.waitUntilReady(),
+    consumer.start(),
+    producer.start(),
     worker.waitUntilReady(),
     queue.waitUntilReady(),
     queueEvents.waitUntilReady(),

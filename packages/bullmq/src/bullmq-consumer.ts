@@ -1,12 +1,16 @@
 import {
+  ConfigurationError,
   fulfilledWithin,
-  isSwitchyardError,
-  MessageReceiver,
-  type ReceiverOptions,
+  type ReceiveResult,
   type Reply,
+  TransportConsumer,
+  type TransportConsumerOptions,
+  TransportError,
 } from '@switchyard/core';
-import { type ConnectionOptions, type Job, UnrecoverableError, Worker } from 'bullmq';
+import { type ConnectionOptions, type Job, Worker } from 'bullmq';
+import type { BullMQAddress } from './bullmq-address.ts';
 import { fromJobData, toReplyMessage } from './job-data.ts';
+import { fateError, jobFate } from './job-fate.ts';
 import {
   closeRedis,
   isRedisClient,
@@ -14,168 +18,195 @@ import {
   openRedis,
   type RedisConnection,
 } from './redis-connection.ts';
+import { within } from './within.ts';
 
-/** Options of the {@link BullMQConsumer}: where to read jobs from, plus the buses to dispatch into. */
-export interface BullMQConsumerOptions extends ReceiverOptions {
-  /** The BullMQ queue to process; the producer's `queueName`. */
+/**
+ * Options of the {@link BullMQConsumer}: the queue to read, plus core's consumer options — the buses,
+ * `definitions`, `codec`, `exposeErrorStack`, `logger`.
+ */
+export interface BullMQConsumerOptions extends TransportConsumerOptions {
+  /** The BullMQ queue to process: the producer's `queueName`. */
   readonly queueName: string;
-  /** BullMQ key prefix, the producer's `prefix` (on Redis Cluster a hash tag such as `{switchyard}`). @default 'bull' */
+  /** BullMQ key prefix: the producer's `prefix`. @default 'bull' */
   readonly prefix?: string | undefined;
   /**
    * ioredis options, a `redis://` URL, or an existing ioredis `Redis`/`Cluster`. From options or a
-   * URL the worker's connections get `maxRetriesPerRequest: null`, which BullMQ requires of a
-   * worker; an instance you pass must already have it. One more connection publishes query replies (each reply is awaited before the job completes).
+   * URL the worker's connections get `maxRetriesPerRequest: null` (BullMQ requires it of a worker);
+   * an instance you pass must have it already. One more connection publishes query replies.
    * @default { host: '127.0.0.1', port: 6379 }
    */
   readonly connection?: RedisConnection | undefined;
-  /** Jobs processed at once by this consumer. @default 1 */
+  /** Jobs processed at once. @default 1 */
   readonly concurrency?: number | undefined;
   /**
-   * On `close()`: how long to let active jobs finish after fetching stopped. Jobs still running then
-   * are abandoned: their lock expires and another worker takes them over as stalled.
+   * `close()`: how long the jobs taken may finish once fetching stopped. Jobs still running then
+   * are abandoned: their lock expires and a worker's stalled check hands them out again.
    * @default 10_000
    */
   readonly closeTimeoutMs?: number | undefined;
-  /** How long a job's lock lasts; a worker that dies holds its jobs at most this long. @default 30_000 */
+  /** `start()`: how long to wait for Redis before rejecting with `SWITCHYARD_TRANSPORT_ERROR`. @default 10_000 */
+  readonly startTimeoutMs?: number | undefined;
+  /** How long a job's lock lasts; a dead worker holds its jobs at most this long. @default 30_000 */
   readonly lockDuration?: number | undefined;
-  /** How often stalled jobs (lock expired) are moved back to wait, in ms. @default 30_000 */
+  /** How often stalled jobs are moved back to wait, in ms; use one value for all workers of a queue. @default 30_000 */
   readonly stalledInterval?: number | undefined;
-  /** How many times a job may stall before it is failed instead of retried. @default 1 */
+  /** Stalls allowed before a job is failed instead of retried. @default 1 */
   readonly maxStalledCount?: number | undefined;
-  /** Start processing on construction; with `false` call `run()`. @default true */
-  readonly autorun?: boolean | undefined;
   /**
-   * Called with every job that failed (decode, validation, unknown message, handler error), with
-   * the error and the BullMQ job, and with connection errors of the worker (job `undefined`).
-   * @default undefined — failures are only recorded in BullMQ (retry, failed set)
+   * Every background failure and where it happened: a message that failed (`context.stage` is
+   * `'receive'`; `context.job` is the BullMQ `Job`), a reply not published (`'reply'`), Redis errors
+   * (`'connection'`), a failed close (`'close'`).
+   * @default undefined — failures go to `logger`
    */
-  readonly onError?: ((error: unknown, job: Job | undefined) => void) | undefined;
+  readonly onError?: TransportConsumerOptions['onError'];
 }
 
 /**
- * Receives the jobs a {@link BullMQProducer} added, on a BullMQ `Worker`: decodes and validates each
- * envelope, dispatches it into the local command, event or query bus, and publishes query replies.
- *
- * - a handler error throws, so BullMQ retries the job with the producer's backoff until `attempts`
- *   are used up, then leaves it in the failed set (see `DeadLetters`);
- * - an undecodable or invalid envelope, or a message no bus handles, fails the job at once with
- *   BullMQ's `UnrecoverableError` — retrying cannot help;
- * - a query is answered (result or error reply) and never retried: its job completes once the reply
- *   is published. Only a query too broken to answer ends in the failed set.
+ * Core's receive pipeline on a BullMQ `Worker`: each job is decoded, validated, refused if its
+ * deadline passed, dispatched into the local bus, and a query answered on its producer's reply
+ * channel. What becomes of a failed job is read from core's outcome table (see {@link jobFate}):
+ * a handler error is retried with backoff, then kept in the failed set; an undecodable, invalid or
+ * unknown message is failed at once; an expired one is completed unrun; an answered query completes.
+ * Nothing starts before `start()`, which resolves once the worker is connected.
  *
  * @example
- * import { BullMQConsumer } from '@switchyard/bullmq';
- *
- * const consumer = new BullMQConsumer({
- *   queueName: 'billing',
- *   connection: 'redis://127.0.0.1:6379',
- *   concurrency: 16,
- *   commandBus,
- *   queryBus,
- *   definitions: [ChargeCard, GetInvoice],
- * });
+ * const consumer = new BullMQConsumer({ queueName: 'billing', concurrency: 16, commandBus, queryBus });
+ * await consumer.start();
  * process.on('SIGTERM', () => void consumer.close());
  */
-export class BullMQConsumer {
-  readonly #receiver: MessageReceiver;
-  readonly #worker: Worker;
-  readonly #publisher: OpenedRedis;
-  readonly #onError: ((error: unknown, job: Job | undefined) => void) | undefined;
-  readonly #closeTimeoutMs: number;
-  #closing: Promise<void> | undefined;
+export class BullMQConsumer extends TransportConsumer<BullMQAddress> {
+  readonly #options: BullMQConsumerOptions;
+  #worker: Worker | undefined;
+  #publisher: OpenedRedis | undefined;
+  /** Set at close: the worker's pause, resolved once every job it fetched has finished. */
+  #idle: Promise<void> | undefined;
+  #closeStarted = 0;
 
   constructor(options: BullMQConsumerOptions) {
-    this.#receiver = new MessageReceiver('bullmq', options);
-    this.#onError = options.onError;
-    this.#closeTimeoutMs = options.closeTimeoutMs ?? 10_000;
-    const connection = options.connection ?? { host: '127.0.0.1', port: 6379 };
-    this.#publisher = openRedis(connection, { maxRetriesPerRequest: 3 }, true);
-    this.#publisher.client.on('error', () => undefined);
-    this.#worker = new Worker(options.queueName, (job: Job) => this.#process(job), {
-      connection: workerConnection(connection),
-      ...(options.prefix === undefined ? {} : { prefix: options.prefix }),
-      concurrency: options.concurrency ?? 1,
-      autorun: options.autorun ?? true,
-      ...(options.lockDuration === undefined ? {} : { lockDuration: options.lockDuration }),
-      ...(options.stalledInterval === undefined ? {} : { stalledInterval: options.stalledInterval }),
-      ...(options.maxStalledCount === undefined ? {} : { maxStalledCount: options.maxStalledCount }),
-    });
-    this.#worker.on('error', (error) => this.#report(error, undefined));
+    super('BullMQConsumer', 'bullmq', options, 1);
+    const {
+      queueName,
+      startTimeoutMs = 10_000,
+      lockDuration = 1,
+      stalledInterval = 1,
+      maxStalledCount = 0,
+    } = options;
+    if (typeof queueName !== 'string' || !/^[^:]+$/.test(queueName)) {
+      throw new ConfigurationError(
+        `BullMQConsumer: queueName must be a string without ":", got ${queueName}`,
+      );
+    }
+    if (
+      !(startTimeoutMs > 0 && lockDuration > 0 && stalledInterval > 0 && Number.isInteger(maxStalledCount))
+    ) {
+      throw new ConfigurationError(
+        'BullMQConsumer: startTimeoutMs, lockDuration and stalledInterval must be > 0, maxStalledCount an integer',
+      );
+    }
+    this.#options = options;
   }
 
-  /** The underlying BullMQ worker (for events and metrics; do not close it directly). */
+  /** The BullMQ worker, for events and metrics (close it through the consumer). */
   get worker(): Worker {
+    if (this.#worker === undefined)
+      throw new ConfigurationError('BullMQConsumer: await consumer.start() first');
     return this.#worker;
   }
 
-  /** Resolves once the worker is connected to Redis. */
-  async waitUntilReady(): Promise<void> {
-    await this.#worker.waitUntilReady();
-  }
-
-  /** Starts processing when the consumer was created with `autorun: false`. */
-  run(): void {
-    void this.#worker.run().catch((error: unknown) => this.#report(error, undefined));
-  }
-
-  /**
-   * Graceful close: stops fetching jobs, lets active ones finish for up to `closeTimeoutMs`, then
-   * closes. Jobs still active after that are abandoned to the stalled check of another worker
-   * (their handler may still complete here: delivery is at least once).
-   */
-  close(): Promise<void> {
-    this.#closing ??= this.#close();
-    return this.#closing;
-  }
-
-  async #close(): Promise<void> {
-    const drained = await fulfilledWithin(this.#worker.pause(false), this.#closeTimeoutMs);
-    await this.#worker.close(!drained).catch((error: unknown) => this.#report(error, undefined));
-    await closeRedis(this.#publisher);
-  }
-
-  async #process(job: Job): Promise<void> {
-    let envelope: ReturnType<typeof fromJobData>;
+  protected async open(): Promise<BullMQAddress> {
+    const { queueName, prefix, lockDuration, stalledInterval, maxStalledCount } = this.#options;
+    const connection = this.#options.connection ?? { host: '127.0.0.1', port: 6379 };
+    const publisher = openRedis(connection, { maxRetriesPerRequest: 3 }, true);
+    publisher.client.on('error', (error: unknown) => this.errors.report(error, 'connection'));
+    const worker = new Worker(queueName, this.#process, {
+      connection: workerConnection(connection),
+      concurrency: this.concurrency,
+      autorun: false,
+      ...(prefix === undefined ? {} : { prefix }),
+      ...(lockDuration === undefined ? {} : { lockDuration }),
+      ...(stalledInterval === undefined ? {} : { stalledInterval }),
+      ...(maxStalledCount === undefined ? {} : { maxStalledCount }),
+    });
+    worker.on('error', (error) => this.errors.report(error, 'connection'));
     try {
-      envelope = fromJobData(job.data);
+      await within(
+        worker.waitUntilReady(),
+        this.#options.startTimeoutMs ?? 10_000,
+        'Redis did not become ready',
+      );
+    } catch (cause) {
+      await this.#release(worker, publisher, true);
+      const reason = cause instanceof Error ? cause.message : String(cause);
+      throw new TransportError(`BullMQConsumer could not reach Redis for queue "${queueName}": ${reason}`, {
+        cause,
+      });
+    }
+    this.#worker = worker;
+    this.#publisher = publisher;
+    worker.run().catch((error: unknown) => this.errors.report(error, 'connection'));
+    return { queueName, prefix: worker.opts.prefix ?? 'bull' };
+  }
+
+  protected stopIntake(): void {
+    const worker = this.#worker;
+    if (worker === undefined) return;
+    this.#closeStarted = Date.now();
+    // Stops fetching at once; resolves once every job the worker fetched has finished — also one
+    // fetched a moment ago that has not reached the processor (and the in-flight count) yet.
+    this.#idle = worker.pause(false);
+    this.#idle.catch((error: unknown) => {
+      if (worker.closing === undefined) this.errors.report(error, 'close'); // else a forced close cut it short
+    });
+  }
+
+  protected async release(drained: boolean): Promise<void> {
+    if (this.#worker === undefined || this.#publisher === undefined) return;
+    const left = Math.max(0, this.lifecycle.closeTimeoutMs - (Date.now() - this.#closeStarted));
+    const idle = drained && this.#idle !== undefined && (await fulfilledWithin(this.#idle, left));
+    await this.#release(this.#worker, this.#publisher, !idle);
+  }
+
+  /** Closes the worker — `force` abandons the jobs still running to the stalled check — and the publisher. */
+  async #release(worker: Worker, publisher: OpenedRedis, force: boolean): Promise<void> {
+    await worker.close(force).catch((error: unknown) => this.errors.report(error, 'close'));
+    await closeRedis(publisher);
+  }
+
+  /** The worker's processor: one job through the receive pipeline, counted in flight. */
+  readonly #process = (job: Job): Promise<void> => this.track(this.#receive(job));
+
+  async #receive(job: Job): Promise<void> {
+    let replyTo: string | undefined;
+    let result: ReceiveResult;
+    try {
+      const data = fromJobData(job.data);
+      replyTo = data.replyTo;
+      result = await this.receiver.receive(data.envelope);
     } catch (error) {
-      this.#report(error, job);
-      throw new UnrecoverableError(describe(error));
+      result = this.receiver.failed(error); // job data that is not ours
     }
-    const result = await this.#receiver.receive(envelope.envelope);
-    if (envelope.replyTo !== undefined && result.reply !== undefined) {
-      await this.#reply(envelope.replyTo, result.reply);
-    }
+    const answered = replyTo !== undefined && result.reply !== undefined;
+    if (answered) await this.#reply(replyTo!, result.reply!, job);
     if (result.ok) return;
-    this.#report(result.error, job);
-    // A query was answered (with its error): it is done, retrying would answer nobody.
-    if (result.message?.kind === 'query' && envelope.replyTo !== undefined) return;
-    if (result.failure === 'handler') throw new Error(describe(result.error), { cause: result.error });
-    throw new UnrecoverableError(describe(result.error));
+    const { error, outcome, failure, message } = result;
+    this.errors.report(error, 'receive', {
+      messageId: message?.id,
+      messageName: message?.name,
+      failure,
+      job,
+    });
+    const fate = jobFate(outcome, job, answered);
+    if (fate !== 'complete') throw fateError(fate, error);
   }
 
-  async #reply(channel: string, reply: Reply): Promise<void> {
+  async #reply(channel: string, reply: Reply, job: Job): Promise<void> {
     try {
-      await this.#publisher.client.publish(channel, toReplyMessage(this.#receiver.encodeReply(reply)));
+      await this.#publisher!.client.publish(channel, toReplyMessage(this.receiver.encodeReply(reply)));
     } catch (error) {
       // The caller times out; the query is not run again (it may not be idempotent).
-      this.#report(error, undefined);
+      this.errors.report(error, 'reply', { messageId: reply.inReplyTo, job });
     }
   }
-
-  #report(error: unknown, job: Job | undefined): void {
-    try {
-      this.#onError?.(error, job);
-    } catch {
-      // A failing error hook must not take the worker down.
-    }
-  }
-}
-
-/** `CODE: message`, what BullMQ records as the job's `failedReason`. */
-function describe(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  return isSwitchyardError(error) ? `${error.code}: ${message}` : message;
 }
 
 /** BullMQ connection options for a worker: `maxRetriesPerRequest: null` as BullMQ requires. */

@@ -1,4 +1,10 @@
-import { type AnyMessage, JsonCodec, type MessageCodec, type WireData } from '@switchyard/core';
+import {
+  type AnyMessage,
+  ConfigurationError,
+  JsonCodec,
+  type MessageCodec,
+  type WireData,
+} from '@switchyard/core';
 import { type ConnectionOptions, type Job, Queue } from 'bullmq';
 import { fromJobData } from './job-data.ts';
 import { isRedisClient, type RedisConnection } from './redis-connection.ts';
@@ -64,7 +70,9 @@ export class DeadLetters {
       this.#owned = false;
     } else {
       if (options.queueName === undefined || options.queueName.length === 0) {
-        throw new TypeError('DeadLetters: give a queueName (with a connection) or an existing queue');
+        throw new ConfigurationError(
+          'DeadLetters: give a queueName (with a connection) or an existing queue',
+        );
       }
       const connection = options.connection ?? { host: '127.0.0.1', port: 6379 };
       this.#queue = new Queue(options.queueName, {
@@ -144,10 +152,18 @@ export class DeadLetters {
     if (this.#owned) await this.#queue.close();
   }
 
+  /**
+   * The job, if it is in the failed set. The state is read first: BullMQ writes `failedReason` and
+   * `finishedOn` and moves the job to the failed set in one script, so a job read after it was
+   * seen failed carries its final reason. (Read the other way round, a job fetched while it still
+   * ran and seen failed a moment later came back with an empty `failedReason`.) A job replayed
+   * between the two reads has lost its `finishedOn`: it is no longer a dead letter.
+   */
   async #failedJob(jobId: string): Promise<Job | undefined> {
+    if ((await this.#queue.getJobState(jobId)) !== 'failed') return undefined;
     const job = (await this.#queue.getJob(jobId)) as Job | undefined;
-    if (job === undefined || job === null) return undefined;
-    return (await job.isFailed()) ? job : undefined;
+    if (job === undefined || job === null || job.finishedOn === undefined) return undefined;
+    return job;
   }
 
   #toDeadLetter(job: Job): DeadLetter {

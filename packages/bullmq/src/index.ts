@@ -1,9 +1,9 @@
 /**
  * @switchyard/bullmq — durable commands and events, and remote queries, over BullMQ/Redis.
  *
- * - {@link BullMQProducer}: a `MessageProducer` that adds jobs (job id = message id) and receives
- *   query replies on its own Redis pub/sub channel.
- * - {@link BullMQConsumer}: a BullMQ worker that dispatches each job into the local buses.
+ * - {@link BullMQProducer}: core's producer on a BullMQ wire — adds jobs (job id = message id) and
+ *   receives query replies on its own Redis pub/sub channel.
+ * - {@link BullMQConsumer}: a BullMQ worker that runs each job through core's receive pipeline.
  * - {@link DeadLetters}: list, replay and purge the failed set.
  *
  * @example
@@ -13,21 +13,23 @@
  * const RegisterUser = defineCommand<{ email: string }>('RegisterUser');
  * const connection = 'redis://127.0.0.1:6379';
  *
- * // sending process
- * const producer = new BullMQProducer({ queueName: 'users', connection });
- * const sendRouter = new CommandRouter();
- * sendRouter.route(RegisterUser).to(producer);
- *
  * // worker process
  * const workRouter = new CommandRouter();
  * workRouter.route(RegisterUser).to(async (cmd) => console.log('registering', cmd.payload.email));
  * const commandBus = new CommandBus();
  * commandBus.use(workRouter);
  * const consumer = new BullMQConsumer({ queueName: 'users', connection, commandBus });
+ * await consumer.start();
+ *
+ * // sending process
+ * const producer = new BullMQProducer({ queueName: 'users', connection });
+ * const sendRouter = new CommandRouter();
+ * sendRouter.route(RegisterUser).to(producer);
  *
  * @module
  */
 
+export type { BullMQAddress } from './bullmq-address.ts';
 export { BullMQConsumer, type BullMQConsumerOptions } from './bullmq-consumer.ts';
 export { BullMQProducer, type BullMQProducerOptions } from './bullmq-producer.ts';
 export { type DeadLetter, DeadLetters, type DeadLettersOptions } from './dead-letters.ts';

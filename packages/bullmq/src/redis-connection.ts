@@ -1,10 +1,24 @@
+import { once } from 'node:events';
+import { fulfilledWithin } from '@switchyard/core';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import { within } from './within.ts';
 
 /**
  * How to reach Redis: ioredis options, a `redis://` / `rediss://` URL, or an existing ioredis
  * `Redis` or `Cluster` instance (which the adapter uses as given and never closes).
  */
 export type RedisConnection = RedisOptions | string | Redis | Cluster;
+
+/**
+ * Connection settings that make a producer's commands fail instead of waiting for Redis: no offline
+ * queue, a 2 s connect timeout, one retry per command, endless reconnects at most a second apart.
+ */
+export const FAIL_FAST = {
+  enableOfflineQueue: false,
+  maxRetriesPerRequest: 1,
+  connectTimeout: 2_000,
+  retryStrategy: (times: number) => Math.min(times * 100, 1_000),
+} as const satisfies RedisOptions;
 
 /** A client and whether the adapter created it (and so must close it). */
 export interface OpenedRedis {
@@ -55,27 +69,12 @@ export function openRedis(
   return { client: url === undefined ? new Redis(options) : new Redis(url, options), owned: true };
 }
 
-/** Closes a client the adapter owns: QUIT when connected (bounded), else a plain disconnect. */
+/** Closes a client the adapter owns: QUIT when connected (at most `timeoutMs`), else a plain disconnect. */
 export async function closeRedis(opened: OpenedRedis | undefined, timeoutMs = 2_000): Promise<void> {
   if (opened === undefined || !opened.owned) return;
   const client = opened.client;
-  if (client.status === 'end') return;
-  if (client.status !== 'ready') {
-    client.disconnect();
-    return;
-  }
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    await Promise.race([
-      client.quit().catch(() => undefined),
-      new Promise((resolve) => {
-        timer = setTimeout(resolve, timeoutMs);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-    if ((client.status as string) !== 'end') client.disconnect();
-  }
+  if (client.status === 'ready') await fulfilledWithin(client.quit(), timeoutMs);
+  if (client.status !== 'end') client.disconnect();
 }
 
 /**
@@ -83,30 +82,27 @@ export async function closeRedis(opened: OpenedRedis | undefined, timeoutMs = 2_
  * making a connection attempt right now (reconnecting after a loss, or closed): that is how the
  * producer fails fast instead of queueing work for a Redis that is not there.
  */
-export function whenReady(client: Redis | Cluster, timeoutMs: number): Promise<void> {
+export async function whenReady(client: Redis | Cluster, timeoutMs: number): Promise<void> {
   const status = client.status;
-  if (status === 'ready') return Promise.resolve();
+  if (status === 'ready') return;
   if (status !== 'connecting' && status !== 'connect' && status !== 'wait') {
-    return Promise.reject(new Error(`Redis connection is ${status}`));
+    throw new Error(`Redis connection is ${status}`);
   }
-  return new Promise<void>((resolve, reject) => {
-    const done = (error: Error | undefined) => {
-      clearTimeout(timer);
-      client.off('ready', onReady);
-      client.off('close', onClose);
-      client.off('end', onClose);
-      if (error === undefined) resolve();
-      else reject(error);
-    };
-    const onReady = () => done(undefined);
-    const onClose = () => done(new Error('Redis connection closed while connecting'));
-    const timer = setTimeout(
-      () => done(new Error(`Redis did not become ready within ${timeoutMs} ms (status ${client.status})`)),
+  const stop = new AbortController();
+  const { signal } = stop;
+  const closed = Promise.race([once(client, 'close', { signal }), once(client, 'end', { signal })]).then(
+    () => {
+      throw new Error('Redis connection closed while connecting');
+    },
+  );
+  if (status === 'wait') client.connect().catch(() => undefined);
+  try {
+    await within(
+      Promise.race([once(client, 'ready', { signal }), closed]),
       timeoutMs,
+      'Redis did not become ready',
     );
-    client.on('ready', onReady);
-    client.on('close', onClose);
-    client.on('end', onClose);
-    if (status === 'wait') client.connect().catch(() => undefined);
-  });
+  } finally {
+    stop.abort(); // removes the listeners
+  }
 }

@@ -10,17 +10,18 @@ let run = 0;
 
 describeTransportConformance({
   name: 'bullmq',
-  async create(receiver) {
+  async create(settings) {
     const queueName = `conformance-${++run}`;
-    const consumer = new BullMQConsumer({
-      queueName,
-      prefix,
-      connection: REDIS_URL,
-      concurrency: 200,
-      ...receiver,
-    });
-    await consumer.waitUntilReady();
-    const producer = new BullMQProducer({ queueName, prefix, connection: REDIS_URL });
-    return { producer, close: () => consumer.close() };
+    return {
+      // 200 jobs at once unless the test needs one at a time (then settings.consumer says 1).
+      consumer: new BullMQConsumer({
+        queueName,
+        prefix,
+        connection: REDIS_URL,
+        concurrency: 200,
+        ...settings.consumer,
+      }),
+      producer: new BullMQProducer({ queueName, prefix, connection: REDIS_URL, ...settings.producer }),
+    };
   },
 });

@@ -1,5 +1,5 @@
-import { CommandBus, CommandRouter, defineCommand, JsonCodec } from '@switchyard/core';
-import { Queue } from 'bullmq';
+import { CommandBus, CommandRouter, defineCommand, type ErrorContext, JsonCodec } from '@switchyard/core';
+import { type Job, Queue } from 'bullmq';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { BullMQConsumer, BullMQProducer, DeadLetters } from '../src/index.ts';
 import { deleteKeys, REDIS_URL, sleep, uniquePrefix, waitFor } from './redis-test-kit.ts';
@@ -25,20 +25,24 @@ afterEach(async () => {
 });
 afterAll(() => deleteKeys(prefix));
 
-function pair(handler: (text: string) => void | Promise<void>, attempts = 3) {
+async function pair(handler: (text: string) => void | Promise<void>, attempts = 3) {
   const queueName = `failures-${++run}`;
   const router = new CommandRouter();
   router.route(Flaky).to(async (command) => handler(command.payload.text));
   const commandBus = new CommandBus();
   commandBus.use(router);
   const errors: unknown[] = [];
+  const contexts: ErrorContext[] = [];
   const consumer = new BullMQConsumer({
     queueName,
     prefix,
     connection: REDIS_URL,
     commandBus,
     definitions: [Flaky],
-    onError: (error) => errors.push(error),
+    onError: (error, context) => {
+      errors.push(error);
+      contexts.push(context);
+    },
   });
   const producer = new BullMQProducer({
     queueName,
@@ -53,14 +57,15 @@ function pair(handler: (text: string) => void | Promise<void>, attempts = 3) {
     () => producer.close(),
     () => deadLetters.close(),
   );
-  return { queueName, consumer, producer, deadLetters, errors };
+  await consumer.start();
+  return { queueName, consumer, producer, deadLetters, errors, contexts };
 }
 
 describe('BullMQ consumer failure handling', () => {
   it('retries a handler that fails twice, and the command lands once', async () => {
     let calls = 0;
     let landed = 0;
-    const { producer, errors } = pair(() => {
+    const { producer, errors, contexts } = await pair(() => {
       calls++;
       if (calls <= 2) throw new Error(`transient failure ${calls}`);
       landed++;
@@ -72,6 +77,11 @@ describe('BullMQ consumer failure handling', () => {
     expect(calls).toBe(3);
     expect(landed).toBe(1);
     expect(errors).toHaveLength(2);
+    for (const context of contexts) {
+      expect(context.stage).toBe('receive');
+      expect(context.messageId).toBe(command.id);
+      expect((context.job as Job).id).toBe(command.id);
+    }
     const job = await producer.queue.getJob(command.id);
     expect(await job?.getState()).toBe('completed');
     expect(job?.attemptsMade).toBe(3);
@@ -79,7 +89,7 @@ describe('BullMQ consumer failure handling', () => {
 
   it('fails poison input at once (decode error, no retry) and keeps serving', async () => {
     const handled: string[] = [];
-    const { queueName, producer, deadLetters, errors } = pair((text) => {
+    const { queueName, producer, deadLetters, errors } = await pair((text) => {
       handled.push(text);
     }, 5);
     const raw = new Queue(queueName, { connection: { url: REDIS_URL }, prefix });
@@ -104,7 +114,7 @@ describe('BullMQ consumer failure handling', () => {
   });
 
   it('fails a payload that fails validation, or a message no bus handles, without retrying', async () => {
-    const { producer, deadLetters } = pair(() => undefined, 5);
+    const { producer, deadLetters } = await pair(() => undefined, 5);
     const invalid = Flaky.create({ text: 42 } as unknown as { text: string });
     const unknown = defineCommand<{ text: string }>('NobodyHandlesThis').create({ text: 'x' });
     await producer.produce(invalid);
@@ -118,7 +128,7 @@ describe('BullMQ consumer failure handling', () => {
 
   it('does not queue a re-sent message twice while its job is kept', async () => {
     const handled: string[] = [];
-    const { producer } = pair((text) => {
+    const { producer } = await pair((text) => {
       handled.push(text);
     });
     const command = Flaky.create({ text: 'once' });
@@ -132,7 +142,7 @@ describe('BullMQ consumer failure handling', () => {
 
   it('accepts message ids BullMQ would refuse as job ids (integers, colons)', async () => {
     const handled: string[] = [];
-    const { producer } = pair((text) => {
+    const { producer } = await pair((text) => {
       handled.push(text);
     });
     const codec = new JsonCodec();
@@ -157,6 +167,7 @@ describe('BullMQ consumer close', () => {
     const commandBus = new CommandBus();
     commandBus.use(router);
     const consumer = new BullMQConsumer({ queueName, prefix, connection: REDIS_URL, commandBus });
+    await consumer.start();
     const producer = new BullMQProducer({ queueName, prefix, connection: REDIS_URL });
     closers.push(() => producer.close());
     const command = Flaky.create({ text: 'slow' });
@@ -183,6 +194,7 @@ describe('BullMQ consumer close', () => {
       lockDuration: 1_000,
       stalledInterval: 300, // the stalled check is shared per queue: every worker should use one value
     });
+    await consumer.start();
     const producer = new BullMQProducer({ queueName, prefix, connection: REDIS_URL });
     closers.push(() => producer.close());
     const command = Flaky.create({ text: 'stuck' });
@@ -213,6 +225,7 @@ describe('BullMQ consumer close', () => {
       stalledInterval: 300,
     });
     closers.push(() => rescuer.close());
+    await rescuer.start();
     await waitFor(() => handled === 1, 15_000, 'the stalled job to be taken over');
   });
 });

@@ -1,4 +1,5 @@
 import { CommandBus, CommandRouter, defineCommand } from '@switchyard/core';
+import { Queue } from 'bullmq';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BullMQConsumer, BullMQProducer, DeadLetters } from '../src/index.ts';
 import { deleteKeys, REDIS_URL, uniquePrefix, waitFor } from './redis-test-kit.ts';
@@ -27,6 +28,7 @@ describe('DeadLetters', () => {
       connection: REDIS_URL,
       commandBus,
       concurrency: 4,
+      onError: () => undefined, // every failure here is on purpose; DeadLetters is what is tested
     });
     const producer = new BullMQProducer({
       queueName,
@@ -37,6 +39,7 @@ describe('DeadLetters', () => {
     });
     const deadLetters = new DeadLetters({ queueName, prefix, connection: REDIS_URL });
     try {
+      await consumer.start();
       const commands = [10, 20, 30, 40].map((amount) => Charge.create({ amount }));
       await Promise.all(commands.map((command) => producer.produce(command)));
       await waitFor(async () => (await deadLetters.count()) === 4, 10_000, 'four dead letters');
@@ -84,6 +87,61 @@ describe('DeadLetters', () => {
       await producer.close();
       await consumer.close();
       await deadLetters.close();
+    }
+  });
+
+  it('get() never returns a job without its failedReason while the job moves to the failed set', {
+    timeout: 30_000,
+  }, async () => {
+    const queueName = 'racing';
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const router = new CommandRouter();
+    router.route(Charge).to(async () => {
+      await gate;
+      throw new Error('card declined');
+    });
+    const commandBus = new CommandBus();
+    commandBus.use(router);
+    const consumer = new BullMQConsumer({
+      queueName,
+      prefix,
+      connection: REDIS_URL,
+      commandBus,
+      onError: () => undefined, // the failure is on purpose
+    });
+    const producer = new BullMQProducer({ queueName, prefix, connection: REDIS_URL, attempts: 1 });
+    // Hold the race open: a job read by getJob() comes back only once it has failed, so a get()
+    // that reads the job before it checks the state sees the job as it was before it failed.
+    const queue = new Queue(queueName, { connection: { url: REDIS_URL }, prefix });
+    const getJob = queue.getJob.bind(queue);
+    queue.getJob = async (jobId: string) => {
+      const job = await getJob(jobId);
+      release();
+      await waitFor(async () => (await queue.getJobState(jobId)) === 'failed', 10_000, 'the job to fail');
+      return job;
+    };
+    const deadLetters = new DeadLetters({ queue });
+    try {
+      await consumer.start();
+      const command = Charge.create({ amount: 1 });
+      await producer.produce(command);
+      const early = await deadLetters.get(command.id); // the job waits or runs: not a dead letter yet
+      expect(early?.failedReason ?? 'not failed yet').not.toBe('');
+      release();
+      await waitFor(async () => (await deadLetters.get(command.id)) !== undefined, 10_000, 'the dead letter');
+      const letter = await deadLetters.get(command.id);
+      expect(letter?.failedReason).toBe(
+        'SWITCHYARD_HANDLER_FAILED: Dispatch of "Charge" failed in invoke-handler: card declined',
+      );
+      expect(letter?.failedAt).toBeInstanceOf(Date);
+    } finally {
+      await producer.close();
+      await consumer.close();
+      await deadLetters.close();
+      await queue.close();
     }
   });
 });

@@ -1,4 +1,12 @@
-import { Deferred, defineQuery, ErrorCode, isSwitchyardError, QueryBus, QueryRouter } from '@switchyard/core';
+import {
+  Deferred,
+  defineCommand,
+  defineQuery,
+  ErrorCode,
+  isSwitchyardError,
+  QueryBus,
+  QueryRouter,
+} from '@switchyard/core';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -7,10 +15,11 @@ import { deleteKeys, REDIS_URL, sleep, uniquePrefix } from './redis-test-kit.ts'
 
 const Double = defineQuery<{ n: number }, number>('Double');
 const Slow = defineQuery<{ ms: number }, string>('Slow');
+const Ping = defineCommand<{ n: number }>('Ping');
 const prefix = uniquePrefix('producer');
 afterAll(() => deleteKeys(prefix));
 
-function setup(queueName: string, concurrency = 100) {
+async function setup(queueName: string, concurrency = 100) {
   const router = new QueryRouter();
   router.route(Double).to((query) => query.payload.n * 2);
   router.route(Slow).to(async (query) => {
@@ -19,19 +28,29 @@ function setup(queueName: string, concurrency = 100) {
   });
   const queryBus = new QueryBus();
   queryBus.use(router);
-  const consumer = new BullMQConsumer({ queueName, prefix, connection: REDIS_URL, queryBus, concurrency });
+  const refused: unknown[] = []; // queries whose caller gave up before a worker took them (expired)
+  const consumer = new BullMQConsumer({
+    queueName,
+    prefix,
+    connection: REDIS_URL,
+    queryBus,
+    concurrency,
+    onError: (error) => refused.push(error),
+  });
   const producer = new BullMQProducer({ queueName, prefix, connection: REDIS_URL });
   const sendRouter = new QueryRouter();
   sendRouter.route(Double).to(producer);
   sendRouter.route(Slow).to(producer);
   const sender = new QueryBus();
   sender.use(sendRouter);
+  await consumer.start();
   return { consumer, producer, sender };
 }
 
 describe('BullMQProducer', () => {
   it('coalesces adds issued in the same tick into one addBulk, each with its own promise', async () => {
-    const { consumer, producer, sender } = setup('coalesce');
+    const { consumer, producer, sender } = await setup('coalesce');
+    await producer.start();
     const batches: number[] = [];
     const addBulk = producer.queue.addBulk.bind(producer.queue);
     producer.queue.addBulk = (jobs) => {
@@ -53,7 +72,7 @@ describe('BullMQProducer', () => {
   it('keeps no pending entry and raises no listener warning, whatever the concurrency', {
     timeout: 60_000,
   }, async () => {
-    const { consumer, producer, sender } = setup('no-leaks', 200);
+    const { consumer, producer, sender } = await setup('no-leaks', 200);
     const warnings: Error[] = [];
     const onWarning = (warning: Error) => warnings.push(warning);
     process.on('warning', onWarning);
@@ -94,10 +113,32 @@ describe('BullMQProducer', () => {
       const deferred = new Deferred<unknown>();
       deferred.reject(new Error('caller aborted'));
       await deferred.promise.catch(() => undefined);
-      await producer.produce(Double.create({ n: 1 }), deferred);
+      await producer.produce(Double.create({ n: 1 }), { deferred });
       await producer.produce(Double.create({ n: 2 })); // a query without a deferred still goes out
       expect(await producer.queue.getWaitingCount()).toBe(1);
       expect(producer.pendingReplies).toBe(0);
+    } finally {
+      await producer.close();
+    }
+  });
+
+  it('does not send a message whose caller gave up while it waited for its batch', async () => {
+    const producer = new BullMQProducer({ queueName: 'gave-up-in-batch', prefix, connection: REDIS_URL });
+    try {
+      await producer.start();
+      // Both are handed to the wire at once; their batch leaves on the next tick, after they gave up.
+      const deferred = new Deferred<unknown>();
+      const query = producer.produce(Double.create({ n: 1 }), { deferred });
+      deferred.reject(new Error('caller timed out'));
+      await deferred.promise.catch(() => undefined);
+      const controller = new AbortController();
+      const command = producer.produce(Ping.create({ n: 2 }), { signal: controller.signal });
+      controller.abort();
+      await expect(query).resolves.toBeUndefined(); // its deferred was settled by the caller already
+      expect(isSwitchyardError(await command.catch((error: unknown) => error), ErrorCode.Aborted)).toBe(true);
+      expect(await producer.queue.getWaitingCount()).toBe(0);
+      expect(producer.pendingReplies).toBe(0);
+      expect(producer.inFlight).toBe(0);
     } finally {
       await producer.close();
     }
@@ -118,6 +159,7 @@ describe('BullMQProducer', () => {
     const sender = new QueryBus();
     sender.use(sendRouter);
     try {
+      await consumer.start();
       await expect(sender.dispatch(Double.create({ n: 21 }))).resolves.toBe(42);
       await producer.close();
       await consumer.close();

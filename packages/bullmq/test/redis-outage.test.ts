@@ -6,6 +6,7 @@ import {
   defineCommand,
   defineQuery,
   ErrorCode,
+  type ErrorContext,
   isSwitchyardError,
   QueryBus,
   QueryRouter,
@@ -78,11 +79,13 @@ describe('Redis stopped while a producer dispatches', () => {
   }, async () => {
     const port = await freePort();
     let server = await startRedis(port);
+    const reported: ErrorContext[] = [];
     const producer = new BullMQProducer({
       queueName: 'outage',
       prefix: 'sy-outage',
       connection: { port, host: '127.0.0.1' },
       sendTimeoutMs: 3_000,
+      onError: (_error, context) => reported.push(context),
     });
     const router = new CommandRouter();
     router.route(Ping).to(producer);
@@ -102,6 +105,7 @@ describe('Redis stopped while a producer dispatches', () => {
       connection: { port, host: '127.0.0.1' },
       queryBus: workerQueries,
       closeTimeoutMs: 1_000,
+      onError: () => undefined, // the worker's connection errors during the outage
     });
     const queryProducer = new BullMQProducer({
       queueName: 'outage-queries',
@@ -109,12 +113,14 @@ describe('Redis stopped while a producer dispatches', () => {
       connection: { port, host: '127.0.0.1' },
       sendTimeoutMs: 3_000,
       replyTimeoutMs: 2_000,
+      onError: () => undefined,
     });
     const remoteQueries = new QueryRouter();
     remoteQueries.route(Lookup).to(queryProducer);
     const remoteBus = new QueryBus();
     remoteBus.use(remoteQueries);
     try {
+      await consumer.start();
       await expect(remoteBus.dispatch(Lookup.create({ n: 1 }))).resolves.toBe(2);
       const dispatches: Promise<unknown>[] = [];
       for (let n = 0; n < 300; n++) {
@@ -129,6 +135,10 @@ describe('Redis stopped while a producer dispatches', () => {
       expect(accepted.length).toBeGreaterThan(0);
       expect(refused.length).toBeGreaterThan(0);
       for (const error of refused) expect(isSwitchyardError(error, ErrorCode.TransportError)).toBe(true);
+
+      // The producer told its onError that Redis went away (it used to drop these errors).
+      expect(reported.length).toBeGreaterThan(0);
+      expect(reported.every((context) => context.stage === 'connection')).toBe(true);
 
       server = await startRedis(port);
       await waitFor(
@@ -165,10 +175,12 @@ describe('Redis stopped while a producer dispatches', () => {
     timeout: 30_000,
   }, async () => {
     const port = await freePort(); // nothing listens here
+    const reported: unknown[] = [];
     const producer = new BullMQProducer({
       queueName: 'nowhere',
       connection: { port, host: '127.0.0.1' },
       sendTimeoutMs: 3_000,
+      onError: (error) => reported.push(error),
     });
     const commands = new CommandRouter();
     commands.route(Ping).to(producer);
@@ -186,6 +198,7 @@ describe('Redis stopped while a producer dispatches', () => {
       ]);
       for (const result of results) expect(isSwitchyardError(result, ErrorCode.TransportError)).toBe(true);
       expect(producer.pendingReplies).toBe(0);
+      expect(reported.length).toBeGreaterThan(0); // and the connection errors reached onError
     } finally {
       await producer.close();
     }

@@ -75,6 +75,7 @@ describe('a worker process killed mid-stream', () => {
       commandBus,
     });
     try {
+      await second.start();
       await waitFor(async () => (await redis.scard(handledKey)) >= 2_000, 60_000, 'all 2,000 commands');
       const handled = new Set(await redis.smembers(handledKey));
       expect(commands.every((command) => handled.has(command.id))).toBe(true);

@@ -1,0 +1,160 @@
+import { randomUUID } from 'node:crypto';
+import {
+  ConfigurationError,
+  type OutgoingMessage,
+  type ProducerWire,
+  TransportError,
+  type WireCapabilities,
+  type WireChannel,
+} from '@switchyard/core';
+import { type JobsOptions, Queue } from 'bullmq';
+import { BulkAdder } from './bulk-adder.ts';
+import type { BullMQAddress } from './bullmq-address.ts';
+import type { BullMQProducerOptions } from './bullmq-producer.ts';
+import { toJobData } from './job-data.ts';
+import { toJobId } from './job-id.ts';
+import {
+  closeRedis,
+  FAIL_FAST,
+  isRedisClient,
+  type OpenedRedis,
+  openRedis,
+  type RedisConnection,
+  whenReady,
+} from './redis-connection.ts';
+import { ReplySubscriber } from './reply-subscriber.ts';
+import { within } from './within.ts';
+
+/** What `open()` made, released by `close()`. */
+interface Opened {
+  readonly queue: Queue;
+  /** The connection opened for our own queue (none for a queue passed in). */
+  readonly redis: OpenedRedis | undefined;
+  readonly replies: ReplySubscriber;
+  readonly adder: BulkAdder;
+  readonly channel: WireChannel;
+  readonly onError: (error: Error) => void;
+}
+
+/**
+ * The wire under the `BullMQProducer`: each message becomes a job (job id = message id, see
+ * `toJobId`) added through a {@link BulkAdder}; a query's job names the producer's pub/sub reply
+ * channel ({@link ReplySubscriber}). `open()` connects the queue and subscribes the reply channel.
+ */
+export class BullMQWire implements ProducerWire<BullMQAddress> {
+  readonly capabilities: WireCapabilities = { replies: 'channel', confirmsHandling: false, durable: true };
+  readonly #options: BullMQProducerOptions;
+  /** Commands and events: retried with backoff, kept a while once completed. */
+  readonly #durableJob: JobsOptions;
+  /** Queries: tried once (a second answer would reach nobody), removed once completed. */
+  readonly #queryJob: JobsOptions;
+  #opened: Opened | undefined;
+
+  constructor(options: BullMQProducerOptions) {
+    const {
+      queueName,
+      priority = 0,
+      delay = 0,
+      attempts = 3,
+      maxBatchSize = 100,
+      sendTimeoutMs = 10_000,
+    } = options;
+    if (options.queue === undefined && (typeof queueName !== 'string' || !/^[^:]+$/.test(queueName))) {
+      throw new ConfigurationError(
+        `BullMQProducer: give a queueName without ":" or a queue, got ${queueName}`,
+      );
+    }
+    if (!Number.isInteger(priority) || priority < 0 || priority > 2_097_152) {
+      throw new ConfigurationError(
+        `BullMQProducer: priority must be an integer from 0 to 2097152, got ${priority}`,
+      );
+    }
+    if (
+      !(Number.isInteger(attempts) && attempts >= 1 && Number.isInteger(maxBatchSize) && maxBatchSize >= 1)
+    ) {
+      throw new ConfigurationError('BullMQProducer: attempts and maxBatchSize must be integers >= 1');
+    }
+    if (!(sendTimeoutMs > 0 && delay >= 0)) {
+      throw new ConfigurationError('BullMQProducer: sendTimeoutMs must be > 0 and delay >= 0');
+    }
+    this.#options = options;
+    const kept = { removeOnFail: options.removeOnFail ?? false, ...(priority === 0 ? {} : { priority }) };
+    this.#durableJob = {
+      ...kept,
+      attempts,
+      backoff: options.backoff ?? { type: 'exponential', delay: 1_000 },
+      removeOnComplete: options.removeOnComplete ?? { age: 3_600, count: 10_000 },
+      ...(delay === 0 ? {} : { delay }),
+    };
+    this.#queryJob = { ...kept, attempts: 1, removeOnComplete: true };
+  }
+
+  /** The queue jobs go to: the one passed in, else the one `open()` made. */
+  get queue(): Queue | undefined {
+    return this.#opened?.queue ?? this.#options.queue;
+  }
+
+  async open(channel: WireChannel): Promise<BullMQAddress> {
+    const { queue: given, prefix, sendTimeoutMs = 10_000 } = this.#options;
+    const connection = (given?.opts.connection as RedisConnection | undefined) ??
+      this.#options.connection ?? { host: '127.0.0.1', port: 6379 };
+    const redis = given ? undefined : openRedis(connection, FAIL_FAST);
+    const queue =
+      given ??
+      new Queue(this.#options.queueName!, {
+        connection: redis!.client,
+        ...(prefix === undefined ? {} : { prefix }),
+      });
+    const onError = (error: Error): void => channel.report(error, 'connection');
+    queue.on('error', onError);
+    const address = { queueName: queue.name, prefix: queue.opts.prefix ?? 'bull' };
+    const replies = new ReplySubscriber(`${address.prefix}:${queue.name}:replies:${randomUUID()}`);
+    const own = redis?.client ?? (isRedisClient(connection) ? connection : undefined);
+    const adder = new BulkAdder(queue, this.#options.maxBatchSize ?? 100, sendTimeoutMs, own);
+    const opened: Opened = { queue, redis, replies, adder, channel, onError };
+    try {
+      if (redis !== undefined) await whenReady(redis.client, sendTimeoutMs); // fails fast when refused
+      await within(queue.waitUntilReady(), sendTimeoutMs, 'Redis did not become ready');
+      await replies.open(connection, channel, sendTimeoutMs);
+    } catch (cause) {
+      await this.#release(opened);
+      const reason = cause instanceof Error ? cause.message : String(cause);
+      throw new TransportError(`BullMQProducer could not reach Redis for queue "${queue.name}": ${reason}`, {
+        cause,
+      });
+    }
+    this.#opened = opened;
+    return address;
+  }
+
+  send({ message, data, expectsReply, signal }: OutgoingMessage): Promise<undefined> {
+    const { replies, adder } = this.#opened!;
+    if (expectsReply && replies.status !== 'ready') {
+      return Promise.reject(
+        new TransportError(
+          `The BullMQ reply subscriber is ${replies.status}: "${message.name}" could get no reply`,
+        ),
+      );
+    }
+    const job = {
+      name: message.name,
+      data: toJobData(data, expectsReply ? replies.channelName : undefined),
+      opts: { ...(message.kind === 'query' ? this.#queryJob : this.#durableJob), jobId: toJobId(message.id) },
+    };
+    return adder.add(job, signal, expectsReply);
+  }
+
+  async close(drained: boolean): Promise<void> {
+    if (this.#opened === undefined) return;
+    if (!drained) this.#opened.adder.cutOff();
+    await this.#release(this.#opened);
+  }
+
+  /** Releases what `open()` made; a queue or connection passed in stays open. */
+  async #release({ queue, redis, replies, channel, onError }: Opened): Promise<void> {
+    await replies.close();
+    if (queue !== this.#options.queue) await queue.close().catch((error) => channel.report(error, 'close'));
+    queue.off('error', onError);
+    await closeRedis(redis);
+  }
+}
