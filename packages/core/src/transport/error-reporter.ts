@@ -48,17 +48,37 @@ export interface ErrorReportingOptions {
   readonly logger?: Logger | undefined;
 }
 
-/** The default logger: errors to `console.error`, nothing else — so no failure goes unseen. */
+/**
+ * The default logger: errors (and warnings) to the console, nothing else — so no failure goes
+ * unseen. It prints the context's plain fields and the error, never whole objects an adapter put in
+ * it (a BullMQ job, a socket): those stay for your own `onError`.
+ */
 export const consoleErrorLogger: Logger = Object.freeze({
   debug() {},
   info() {},
   warn(context: object, message?: string) {
-    console.warn(`[switchyard] ${message ?? ''}`, context);
+    console.warn(`[switchyard] ${message ?? ''}`, summary(context));
   },
   error(context: object, message?: string) {
-    console.error(`[switchyard] ${message ?? ''}`, context);
+    console.error(`[switchyard] ${message ?? ''}`, summary(context));
   },
 });
+
+/** The context's string, number and boolean fields, plus `err`. */
+function summary(context: object): Record<string, unknown> {
+  const plain: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(context)) {
+    if (
+      key === 'err' ||
+      typeof value === 'string' ||
+      typeof value === 'number' ||
+      typeof value === 'boolean'
+    ) {
+      plain[key] = value;
+    }
+  }
+  return plain;
+}
 
 /**
  * The one place a producer or consumer sends a background error: to `onError` if given, else to the
