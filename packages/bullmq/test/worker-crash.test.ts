@@ -21,7 +21,7 @@ afterAll(async () => {
 
 function startChildWorker(): Promise<ChildProcess> {
   const script = fileURLToPath(new URL('./fixtures/crash-worker.ts', import.meta.url));
-  const worker = spawn(process.execPath, ['--conditions=source', script], {
+  const worker = spawn(process.execPath, ['--conditions=switchyard-source', script], {
     env: { ...process.env, REDIS_URL, PREFIX: prefix, QUEUE: queueName, HANDLED_KEY: handledKey },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

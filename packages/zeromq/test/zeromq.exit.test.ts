@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 describe('zeromq close', () => {
   it('lets the process exit on its own once producer and consumer are closed', async () => {
     const script = fileURLToPath(new URL('./fixtures/close-and-exit.ts', import.meta.url));
-    const child = spawn(process.execPath, ['--conditions=source', script], {
+    const child = spawn(process.execPath, ['--conditions=switchyard-source', script], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
