@@ -65,8 +65,9 @@ const inMemoryConsumer = new InMemoryConsumer({
   ...serviceBuses,
   onError: (e) => log(`in-memory: ${e}`),
 });
-const httpConsumer = new HttpConsumer({ ...serviceBuses });
-const { url: httpUrl } = await httpConsumer.listen({ port: 0, host: '127.0.0.1' });
+await inMemoryConsumer.start();
+const httpConsumer = new HttpConsumer({ ...serviceBuses, port: 0, host: '127.0.0.1' });
+const { url: httpUrl } = await httpConsumer.start();
 const zeromqConsumer = new ZeroMQConsumer({
   ...serviceBuses,
   commandEndpoint: 'tcp://127.0.0.1:0',
@@ -76,6 +77,7 @@ const zeromqEndpoints = await zeromqConsumer.start();
 const bullmqConsumer = withRedis
   ? new BullMQConsumer({ ...serviceBuses, queueName, prefix, connection: REDIS_URL, concurrency: 8 })
   : undefined;
+await bullmqConsumer?.start();
 
 // ---- the web app: the same routing module, with real producers --------------------------------
 const webTransports: Transports = {

@@ -82,6 +82,7 @@ export {
   type LifecycleState,
 } from './transport/lifecycle.ts';
 export { MessageReceiver, type ReceiveResult, type ReceiverOptions } from './transport/message-receiver.ts';
+export { checkOption } from './transport/option-checks.ts';
 export { PendingReplies, type PendingRepliesOptions } from './transport/pending-replies.ts';
 export type {
   OutgoingMessage,

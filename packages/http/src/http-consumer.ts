@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import {
   type AnyMessage,
   ConfigurationError,
+  checkOption,
   type ReceiveResult,
   TransportConsumer,
   type TransportConsumerOptions,
@@ -111,8 +112,20 @@ export class HttpConsumer extends TransportConsumer<HttpConsumerAddress> {
     super('HttpConsumer', 'http', options, 1_000);
     this.#options = options;
     this.#contentType = this.receiver.codec.contentType.toLowerCase();
-    this.#bodyLimit = positive(options.maxMessageBytes ?? 1024 * 1024, 'maxMessageBytes');
-    this.#bodyTimeoutMs = positive(options.bodyTimeoutMs ?? 10_000, 'bodyTimeoutMs');
+    this.#bodyLimit = checkOption(
+      'HttpConsumer',
+      'maxMessageBytes',
+      options.maxMessageBytes,
+      1024 * 1024,
+      'positive',
+    );
+    this.#bodyTimeoutMs = checkOption(
+      'HttpConsumer',
+      'bodyTimeoutMs',
+      options.bodyTimeoutMs,
+      10_000,
+      'positive',
+    );
     this.#auth = options.auth;
     const windowMs = options.dedupeWindowMs ?? 60_000;
     const replayWindowMs = options.auth?.replayWindowMs ?? 0;
@@ -320,13 +333,6 @@ function callerGone(response: ServerResponse): AbortSignal {
     if (!response.writableFinished) controller.abort(new Error('The caller closed the connection'));
   });
   return controller.signal;
-}
-
-function positive(value: number, option: string): number {
-  if (!Number.isFinite(value) || value <= 0) {
-    throw new ConfigurationError(`HttpConsumer: ${option} must be a finite number > 0, got ${value}`);
-  }
-  return value;
 }
 
 function toAddress(address: AddressInfo): HttpConsumerAddress {

@@ -1,5 +1,6 @@
 import { ConfigurationError } from '../errors.ts';
 import { InFlight } from './in-flight.ts';
+import { checkOption } from './option-checks.ts';
 
 /** Where a producer or consumer is in its life. */
 export type LifecycleState = 'new' | 'starting' | 'started' | 'closing' | 'closed';
@@ -39,14 +40,14 @@ export class Lifecycle<Address> {
   #address: Address | undefined;
 
   constructor(component: string, options: LifecycleOptions) {
-    const timeout = options.closeTimeoutMs ?? 10_000;
-    if (!Number.isFinite(timeout) || timeout < 0) {
-      throw new ConfigurationError(
-        `${component}: closeTimeoutMs must be a finite number >= 0, got ${timeout}`,
-      );
-    }
     this.#component = component;
-    this.closeTimeoutMs = timeout;
+    this.closeTimeoutMs = checkOption(
+      component,
+      'closeTimeoutMs',
+      options.closeTimeoutMs,
+      10_000,
+      'non-negative',
+    );
   }
 
   /** The current state. */

@@ -1,8 +1,8 @@
 import type { WireData } from '../codec/message-codec.ts';
-import { ConfigurationError } from '../errors.ts';
 import { ErrorReporter, type ErrorReportingOptions } from './error-reporter.ts';
 import { Lifecycle, type LifecycleOptions, type LifecycleState } from './lifecycle.ts';
 import { MessageReceiver, type ReceiveResult, type ReceiverOptions } from './message-receiver.ts';
+import { checkOption } from './option-checks.ts';
 
 /** The options every consumer takes, whatever its transport. */
 export interface TransportConsumerOptions extends ReceiverOptions, LifecycleOptions, ErrorReportingOptions {
@@ -42,13 +42,13 @@ export abstract class TransportConsumer<Address = string> {
     options: TransportConsumerOptions,
     defaultConcurrency: number,
   ) {
-    const concurrency = options.concurrency ?? defaultConcurrency;
-    if (!Number.isInteger(concurrency) || concurrency < 1) {
-      throw new ConfigurationError(
-        `${component}: concurrency must be a whole number >= 1, got ${String(concurrency)}`,
-      );
-    }
-    this.concurrency = concurrency;
+    this.concurrency = checkOption(
+      component,
+      'concurrency',
+      options.concurrency,
+      defaultConcurrency,
+      'whole',
+    );
     this.receiver = new MessageReceiver(transport, options);
     this.errors = new ErrorReporter(component, transport, options);
     this.lifecycle = new Lifecycle(component, options);

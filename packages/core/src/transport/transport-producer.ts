@@ -2,7 +2,6 @@ import { JsonCodec } from '../codec/json-codec.ts';
 import type { MessageCodec, Reply, WireData } from '../codec/message-codec.ts';
 import type { Deferred } from '../deferred.ts';
 import {
-  ConfigurationError,
   errorFromReply,
   InvalidMessageError,
   PayloadTooLargeError,
@@ -13,6 +12,7 @@ import { type AnyMessage, deadlineOf, isMessage } from '../message.ts';
 import type { MessageProducer, ProduceOptions, ProducerCapabilities } from '../message-producer.ts';
 import { ErrorReporter, type ErrorReportingOptions } from './error-reporter.ts';
 import { Lifecycle, type LifecycleOptions, type LifecycleState } from './lifecycle.ts';
+import { checkOption } from './option-checks.ts';
 import { PendingReplies } from './pending-replies.ts';
 import type { OutgoingMessage, ProducerWire, WireChannel } from './producer-wire.ts';
 
@@ -87,8 +87,20 @@ export class TransportProducer<Address = string> implements MessageProducer {
     this.#codec = options.codec ?? new JsonCodec();
     this.#lifecycle = new Lifecycle(component, options);
     this.errors = new ErrorReporter(component, transport, options);
-    this.#replyTimeoutMs = positive(options.replyTimeoutMs ?? 30_000, 'replyTimeoutMs', component);
-    this.#maxBytes = positive(options.maxMessageBytes ?? DEFAULT_MAX_BYTES, 'maxMessageBytes', component);
+    this.#replyTimeoutMs = checkOption(
+      component,
+      'replyTimeoutMs',
+      options.replyTimeoutMs,
+      30_000,
+      'positive',
+    );
+    this.#maxBytes = checkOption(
+      component,
+      'maxMessageBytes',
+      options.maxMessageBytes,
+      DEFAULT_MAX_BYTES,
+      'positive',
+    );
     const { replies, confirmsHandling, durable } = wire.capabilities;
     this.#pending =
       replies === 'channel' ? new PendingReplies({ timeoutMs: this.#replyTimeoutMs }) : undefined;
@@ -325,13 +337,6 @@ export class TransportProducer<Address = string> implements MessageProducer {
     }
     return reply;
   }
-}
-
-function positive(value: number, option: string, component: string): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-    throw new ConfigurationError(`${component}: ${option} must be a finite number > 0, got ${String(value)}`);
-  }
-  return value;
 }
 
 /** True when `data` is larger than `max` bytes; counts a string's UTF-8 bytes only when it may be over. */
