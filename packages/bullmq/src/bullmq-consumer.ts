@@ -1,5 +1,6 @@
 import {
   ConfigurationError,
+  checkOption,
   fulfilledWithin,
   type ReceiveResult,
   type Reply,
@@ -84,25 +85,17 @@ export class BullMQConsumer extends TransportConsumer<BullMQAddress> {
 
   constructor(options: BullMQConsumerOptions) {
     super('BullMQConsumer', 'bullmq', options, 1);
-    const {
-      queueName,
-      startTimeoutMs = 10_000,
-      lockDuration = 1,
-      stalledInterval = 1,
-      maxStalledCount = 0,
-    } = options;
+    const queueName = options.queueName;
     if (typeof queueName !== 'string' || !/^[^:]+$/.test(queueName)) {
       throw new ConfigurationError(
         `BullMQConsumer: queueName must be a string without ":", got ${queueName}`,
       );
     }
-    if (
-      !(startTimeoutMs > 0 && lockDuration > 0 && stalledInterval > 0 && Number.isInteger(maxStalledCount))
-    ) {
-      throw new ConfigurationError(
-        'BullMQConsumer: startTimeoutMs, lockDuration and stalledInterval must be > 0, maxStalledCount an integer',
-      );
-    }
+    checkOption('BullMQConsumer', 'startTimeoutMs', options.startTimeoutMs, 10_000, 'positive');
+    // BullMQ's own defaults apply when these are not given; given, they must make sense.
+    checkOption('BullMQConsumer', 'lockDuration', options.lockDuration, 30_000, 'positive');
+    checkOption('BullMQConsumer', 'stalledInterval', options.stalledInterval, 30_000, 'positive');
+    checkOption('BullMQConsumer', 'maxStalledCount', options.maxStalledCount, 0, 'non-negative');
     this.#options = options;
   }
 

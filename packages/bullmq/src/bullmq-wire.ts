@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import {
   ConfigurationError,
+  checkOption,
   type OutgoingMessage,
   type ProducerWire,
   TransportError,
@@ -51,14 +52,7 @@ export class BullMQWire implements ProducerWire<BullMQAddress> {
   #opened: Opened | undefined;
 
   constructor(options: BullMQProducerOptions) {
-    const {
-      queueName,
-      priority = 0,
-      delay = 0,
-      attempts = 3,
-      maxBatchSize = 100,
-      sendTimeoutMs = 10_000,
-    } = options;
+    const { queueName, priority = 0 } = options;
     if (options.queue === undefined && (typeof queueName !== 'string' || !/^[^:]+$/.test(queueName))) {
       throw new ConfigurationError(
         `BullMQProducer: give a queueName without ":" or a queue, got ${queueName}`,
@@ -69,14 +63,10 @@ export class BullMQWire implements ProducerWire<BullMQAddress> {
         `BullMQProducer: priority must be an integer from 0 to 2097152, got ${priority}`,
       );
     }
-    if (
-      !(Number.isInteger(attempts) && attempts >= 1 && Number.isInteger(maxBatchSize) && maxBatchSize >= 1)
-    ) {
-      throw new ConfigurationError('BullMQProducer: attempts and maxBatchSize must be integers >= 1');
-    }
-    if (!(sendTimeoutMs > 0 && delay >= 0)) {
-      throw new ConfigurationError('BullMQProducer: sendTimeoutMs must be > 0 and delay >= 0');
-    }
+    const attempts = checkOption('BullMQProducer', 'attempts', options.attempts, 3, 'whole');
+    checkOption('BullMQProducer', 'maxBatchSize', options.maxBatchSize, 100, 'whole');
+    checkOption('BullMQProducer', 'sendTimeoutMs', options.sendTimeoutMs, 10_000, 'positive');
+    const delay = checkOption('BullMQProducer', 'delay', options.delay, 0, 'non-negative');
     this.#options = options;
     const kept = { removeOnFail: options.removeOnFail ?? false, ...(priority === 0 ? {} : { priority }) };
     this.#durableJob = {
