@@ -95,7 +95,7 @@ export class BullMQConsumer extends TransportConsumer<BullMQAddress> {
     // BullMQ's own defaults apply when these are not given; given, they must make sense.
     checkOption('BullMQConsumer', 'lockDuration', options.lockDuration, 30_000, 'positive');
     checkOption('BullMQConsumer', 'stalledInterval', options.stalledInterval, 30_000, 'positive');
-    checkOption('BullMQConsumer', 'maxStalledCount', options.maxStalledCount, 0, 'non-negative');
+    checkOption('BullMQConsumer', 'maxStalledCount', options.maxStalledCount, 0, 'count');
     this.#options = options;
   }
 

@@ -12,25 +12,21 @@ export function checkOption(
   option: string,
   value: number | undefined,
   fallback: number,
-  rule: 'positive' | 'non-negative' | 'whole',
+  rule: 'positive' | 'non-negative' | 'whole' | 'count',
 ): number {
   const checked = value ?? fallback;
-  const valid =
-    typeof checked === 'number' &&
-    Number.isFinite(checked) &&
-    (rule === 'positive'
-      ? checked > 0
-      : rule === 'non-negative'
-        ? checked >= 0
-        : Number.isInteger(checked) && checked >= 1);
+  const valid = typeof checked === 'number' && Number.isFinite(checked) && RULES[rule].test(checked);
   if (!valid) {
-    const expected =
-      rule === 'positive'
-        ? 'a finite number > 0'
-        : rule === 'non-negative'
-          ? 'a finite number >= 0'
-          : 'a whole number >= 1';
-    throw new ConfigurationError(`${component}: ${option} must be ${expected}, got ${String(checked)}`);
+    throw new ConfigurationError(
+      `${component}: ${option} must be ${RULES[rule].expected}, got ${String(checked)}`,
+    );
   }
   return checked;
 }
+
+const RULES = {
+  positive: { expected: 'a finite number > 0', test: (value: number) => value > 0 },
+  'non-negative': { expected: 'a finite number >= 0', test: (value: number) => value >= 0 },
+  whole: { expected: 'a whole number >= 1', test: (value: number) => Number.isInteger(value) && value >= 1 },
+  count: { expected: 'a whole number >= 0', test: (value: number) => Number.isInteger(value) && value >= 0 },
+} as const;
