@@ -26,6 +26,7 @@ async function run(): Promise<BenchResult[]> {
   });
   const bound = await consumer.start();
   const producer = new ZeroMQProducer({ commandEndpoint: bound.commands, queryEndpoint: bound.queries });
+  await producer.start(); // connects in the background; the first dispatch waits for the handshake
   const { commandBus, queryBus } = sendingBuses(producer);
 
   // --- raw zeromq.js: the same envelope, parsed on arrival ---------------------------------------

@@ -11,7 +11,7 @@ describe('DedupeWindow', () => {
     });
     expect(window.size).toBe(3);
     for (const id of ['a', 'b', 'c']) expect(window.get(id)).toBeDefined();
-    pending.forEach((settle, index) => settle(`done ${index}`));
+    for (const [index, settle] of pending.entries()) settle(`done ${index}`);
     await new Promise((resolve) => setImmediate(resolve));
     window.remember('d', Promise.resolve('d'), () => true);
     // Settled now: the oldest go first to respect the bound.

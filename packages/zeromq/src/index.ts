@@ -1,7 +1,8 @@
 /**
  * @switchyard/zeromq — ZeroMQ transport for Switchyard: commands and events over Push→Pull, queries
- * over Dealer↔Router with a correlation frame (many in flight), optional CURVE encryption with a
- * client-key allow-list.
+ * over Dealer↔Router with a correlation frame (many in flight, cancellable), optional CURVE
+ * encryption with a client-key allow-list. Producer and consumer run on core's transport kit: one
+ * lifecycle (`start()`, `close()`, `inFlight`), one receive pipeline, one error reporter.
  *
  * @example
  * import { ZeroMQConsumer, ZeroMQProducer } from '@switchyard/zeromq';
@@ -26,14 +27,14 @@
 export { type CurveKeyPair, generateCurveKeyPair } from './generate-curve-key-pair.ts';
 export { ZAP_ENDPOINT, type ZapDecision, ZapHandler, type ZapHandlerOptions } from './zap-handler.ts';
 export {
-  type ZeroMQBoundEndpoints,
   ZeroMQConsumer,
   type ZeroMQConsumerOptions,
   type ZeroMQCurveServerOptions,
 } from './zeromq-consumer.ts';
+export type { Endpoints, ZeroMQBoundEndpoints, ZeroMQConnectedEndpoints } from './zeromq-endpoints.ts';
 export {
   type ZeroMQCurveClientOptions,
   ZeroMQProducer,
   type ZeroMQProducerOptions,
 } from './zeromq-producer.ts';
-export type { Endpoints, ZeroMQSocketOptions } from './zeromq-socket-options.ts';
+export type { ZeroMQSocketOptions } from './zeromq-socket-options.ts';

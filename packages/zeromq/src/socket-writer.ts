@@ -1,10 +1,4 @@
-import {
-  BackpressureError,
-  type Deferred,
-  fulfilledWithin,
-  ProducerClosedError,
-  TransportError,
-} from '@switchyard/core';
+import { BackpressureError, fulfilledWithin, ProducerClosedError, TransportError } from '@switchyard/core';
 import type { MessageLike } from 'zeromq';
 
 /** What a writer sends: one frame or a multipart message. */
@@ -32,7 +26,8 @@ export interface SocketWriterOptions {
 
 interface Job {
   readonly frames: Frames;
-  readonly query: Deferred<unknown> | undefined;
+  readonly signal: AbortSignal | undefined;
+  readonly mayWait: boolean;
   readonly resolve: () => void;
   readonly reject: (error: unknown) => void;
 }
@@ -58,13 +53,14 @@ export class SocketWriter {
   #busy = false;
   #closed = false;
   #whenIdle: (() => void) | undefined;
-  /** The send in progress: its frames (for a retry that waits for room) and its query, if any. */
+  /** The frames of the send in progress, for a retry that waits for room. */
   #frames: Frames | undefined;
-  #query: Deferred<unknown> | undefined;
   /** The queued write being sent, settled when its send does; undefined for a fast-path write. */
   #job: Job | undefined;
   /** True while the send in progress is the retry that waits for room. */
   #waiting = false;
+  /** False when the send in progress gives up at once if the socket has no room. */
+  #mayWait = true;
   /** Why the last `#start` failed at once (the socket threw instead of returning a promise). */
   #lastError: Error | undefined;
 
@@ -80,15 +76,17 @@ export class SocketWriter {
   }
 
   /**
-   * Sends `frames` once every earlier write is done. With `query` (the deferred of the query being
-   * sent), a write still waiting when it settles (timed out, aborted) is skipped and resolves without
-   * sending, and a write that fails rejects the query with the same error.
+   * Sends `frames` once every earlier write is done. A write still waiting in the queue when its
+   * `signal` fires (its caller stopped waiting: timeout, abort) is skipped and resolves without
+   * sending. With `mayWait` false the write does not wait for room when its turn comes: no room,
+   * and it fails at once, without holding up the writes behind it (for messages that are only
+   * worth sending now, such as a cancel).
    */
-  write(frames: Frames, query?: Deferred<unknown>): Promise<void> {
+  write(frames: Frames, signal?: AbortSignal, mayWait = true): Promise<void> {
     if (this.#closed) return Promise.reject(new ProducerClosedError());
     if (!this.#busy) {
       // Fast path: nothing in progress, so nothing queued either; the caller gets the send's promise.
-      const sending = this.#start(frames, query, undefined);
+      const sending = this.#start(frames, undefined, mayWait);
       if (sending === undefined) {
         const error = this.#lastError;
         this.#lastError = undefined;
@@ -97,24 +95,25 @@ export class SocketWriter {
       return sending;
     }
     if (this.queued >= this.#options.maxQueued) {
-      const error = new BackpressureError(
-        `${this.#options.label}: ${this.#options.maxQueued} sends are already queued (maxQueuedSends)`,
+      return Promise.reject(
+        new BackpressureError(
+          `${this.#options.label}: ${this.#options.maxQueued} sends are already queued (maxQueuedSends)`,
+        ),
       );
-      query?.reject(error);
-      return Promise.reject(error);
     }
     return new Promise<void>((resolve, reject) => {
-      this.#queue.push({ frames, query, resolve, reject });
+      this.#queue.push({ frames, signal, mayWait, resolve, reject });
     });
   }
 
   /**
-   * Refuses new writes, waits up to `timeoutMs` for the queued ones to be handed to the socket, then
-   * rejects whatever is left with `ProducerClosedError`.
+   * Refuses new writes and lets the queued ones reach the socket, for up to `timeoutMs` — unless the
+   * send in progress is waiting for room, so nothing behind it can move: then at once. Whatever is
+   * left rejects with `ProducerClosedError`; so does the send in progress when its socket closes.
    */
   async close(timeoutMs: number): Promise<void> {
     this.#closed = true;
-    if (this.#busy) {
+    if (this.#busy && !this.#waiting && timeoutMs > 0) {
       const idle = new Promise<void>((resolve) => {
         this.#whenIdle = resolve;
       });
@@ -126,28 +125,22 @@ export class SocketWriter {
   /**
    * Starts sending (the writer becomes busy). Returns the promise of the send, settled once the
    * write is done or failed — or undefined, with the writer idle again, when the socket threw at once
-   * (the error is in `#lastError`, already passed to `query` and `job`).
+   * (the error is in `#lastError`, already passed to `job`).
    */
-  #start(
-    frames: Frames,
-    query: Deferred<unknown> | undefined,
-    job: Job | undefined,
-  ): Promise<void> | undefined {
+  #start(frames: Frames, job: Job | undefined, mayWait: boolean): Promise<void> | undefined {
     this.#busy = true;
     this.#frames = frames;
-    this.#query = query;
     this.#job = job;
     this.#waiting = false;
+    this.#mayWait = mayWait;
     let sending: Promise<void>;
     try {
       sending = this.#socket.send(frames);
     } catch (cause) {
       this.#busy = false;
       this.#frames = undefined;
-      this.#query = undefined;
       this.#job = undefined;
       const error = this.#toError(cause);
-      query?.reject(error);
       job?.reject(error);
       this.#lastError = error;
       return undefined;
@@ -160,7 +153,6 @@ export class SocketWriter {
     const job = this.#job;
     this.#busy = false;
     this.#frames = undefined;
-    this.#query = undefined;
     this.#job = undefined;
     job?.resolve();
     this.#next();
@@ -172,7 +164,7 @@ export class SocketWriter {
    */
   readonly #notSent = (cause: unknown): Promise<void> => {
     const waitMs = this.#options.sendTimeoutMs;
-    if (!this.#waiting && waitMs !== 0 && !this.#closed && codeOf(cause) === 'EAGAIN') {
+    if (!this.#waiting && waitMs !== 0 && this.#mayWait && !this.#closed && codeOf(cause) === 'EAGAIN') {
       this.#waiting = true;
       const socket = this.#socket;
       socket.sendTimeout = waitMs;
@@ -187,13 +179,10 @@ export class SocketWriter {
       return waiting.then(this.#sent, this.#notSent);
     }
     const error = this.#toError(cause);
-    const query = this.#query;
     const job = this.#job;
     this.#busy = false;
     this.#frames = undefined;
-    this.#query = undefined;
     this.#job = undefined;
-    query?.reject(error);
     job?.reject(error);
     this.#afterFailure(cause, error);
     throw error;
@@ -204,11 +193,11 @@ export class SocketWriter {
     while (this.#head < queue.length) {
       const job = queue[this.#head]!;
       queue[this.#head++] = undefined;
-      if (job.query?.settled === true) {
+      if (job.signal?.aborted === true) {
         job.resolve();
         continue;
       }
-      const sending = this.#start(job.frames, job.query, job);
+      const sending = this.#start(job.frames, job, job.mayWait);
       if (sending === undefined) {
         this.#lastError = undefined;
         continue;
@@ -225,8 +214,9 @@ export class SocketWriter {
   }
 
   #afterFailure(cause: unknown, error: unknown): void {
-    // A timed-out or closed socket cannot take the writes queued behind either: fail them now.
-    if (codeOf(cause) === 'EAGAIN' || this.#closed) this.#rejectQueued(error);
+    // A timed-out or closed socket cannot take the writes queued behind either: fail them now. (A
+    // write that would not wait only says the socket had no room this instant.)
+    if (this.#closed || (codeOf(cause) === 'EAGAIN' && this.#mayWait)) this.#rejectQueued(error);
     this.#next();
   }
 
@@ -237,7 +227,6 @@ export class SocketWriter {
     this.#head = 0;
     for (const job of jobs) {
       if (job === undefined) continue;
-      job.query?.reject(error);
       job.reject(error);
     }
   }

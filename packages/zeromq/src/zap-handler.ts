@@ -1,5 +1,6 @@
-import { ConfigurationError } from '@switchyard/core';
+import { ConfigurationError, TransportError } from '@switchyard/core';
 import { type Context, Router } from 'zeromq';
+import { ReceiveLoop } from './receive-loop.ts';
 import { isCurveKey, z85Decode, z85Encode } from './z85.ts';
 
 /** The endpoint libzmq asks for authentication (ZAP, ZeroMQ RFC 27); one handler per context. */
@@ -27,8 +28,14 @@ export interface ZapHandlerOptions {
    * @default the global zeromq context
    */
   readonly context?: Context | undefined;
-  /** Called after each decision, e.g. to log refused clients. Exceptions it throws are ignored. @default undefined */
+  /** Called after each decision, e.g. to log refused clients. An exception it throws goes to `onError`. @default undefined */
   readonly onDecision?: ((decision: ZapDecision) => void) | undefined;
+  /**
+   * Called when serving failed: a request that could not be received or answered, or an
+   * `onDecision` that threw. The handler keeps serving either way.
+   * @default undefined — failures are written to `console.error`
+   */
+  readonly onError?: ((error: unknown) => void) | undefined;
 }
 
 /**
@@ -38,6 +45,11 @@ export interface ZapHandlerOptions {
  *
  * The {@link ZeroMQConsumer} starts one for you when its `curve.allowedClientKeys` is a list; use this
  * class directly only for sockets of your own.
+ *
+ * It never dies silently and fails closed: a failure while serving goes to `onError` and the
+ * handler serves on (handshakes that arrived meanwhile wait for their answer). Once it is closed,
+ * handshakes on sockets that enforce the ZAP domain (`zapEnforceDomain`, as the consumer's do) are
+ * refused.
  *
  * @example
  * const context = new zmq.Context();
@@ -49,8 +61,9 @@ export class ZapHandler {
   readonly #allowed: ReadonlySet<string>;
   readonly #context: Context | undefined;
   readonly #onDecision: ((decision: ZapDecision) => void) | undefined;
+  readonly #onError: (error: unknown) => void;
   #socket: Router | undefined;
-  #loop: Promise<void> | undefined;
+  #loop: ReceiveLoop | undefined;
 
   constructor(options: ZapHandlerOptions) {
     const allowed = new Set<string>();
@@ -63,6 +76,7 @@ export class ZapHandler {
     this.#allowed = allowed;
     this.#context = options.context;
     this.#onDecision = options.onDecision;
+    this.#onError = options.onError ?? logToConsole;
   }
 
   /** Binds the handler in its context; the CURVE server sockets must bind after this resolved. */
@@ -74,7 +88,13 @@ export class ZapHandler {
     });
     this.#socket = socket;
     await socket.bind(ZAP_ENDPOINT);
-    this.#loop = this.#serve(socket);
+    this.#loop = new ReceiveLoop(socket, {
+      onMessage: (frames) => {
+        const reply = this.#decide(frames);
+        return reply === undefined ? undefined : socket.send(reply).catch(this.#failedToAnswer);
+      },
+      onFailure: (cause) => this.#report(new TransportError('The ZAP handler could not receive', { cause })),
+    });
   }
 
   /** Stops answering; handshakes after this fail. */
@@ -83,18 +103,19 @@ export class ZapHandler {
     if (socket === undefined) return;
     this.#socket = undefined;
     socket.close();
-    await this.#loop;
+    await this.#loop?.done;
   }
 
-  async #serve(socket: Router): Promise<void> {
+  readonly #failedToAnswer = (cause: unknown): void => {
+    if (this.#socket === undefined) return; // closed while answering: that handshake fails closed
+    this.#report(new TransportError('The ZAP handler could not answer a handshake', { cause }));
+  };
+
+  #report(error: unknown): void {
     try {
-      for await (const frames of socket) {
-        if (socket.closed) break;
-        const reply = this.#decide(frames);
-        if (reply !== undefined) await socket.send(reply);
-      }
+      this.#onError(error);
     } catch {
-      // The socket closed while waiting: nothing left to answer.
+      // A failing error hook must not stop authentication.
     }
   }
 
@@ -114,11 +135,16 @@ export class ZapHandler {
         mechanism: mechanism?.toString() ?? '',
         clientKey,
       });
-    } catch {
-      // A failing hook must not stop authentication.
+    } catch (error) {
+      // A failing hook must not stop authentication; it is reported like any other failure.
+      this.#report(error);
     }
     return allowed
       ? [...head, '200', 'OK', clientKey ?? '', '']
       : [...head, '400', 'Client key not allowed', '', ''];
   }
+}
+
+function logToConsole(error: unknown): void {
+  console.error('[switchyard] ZapHandler:', error);
 }

@@ -2,17 +2,25 @@ import {
   type AnyMessage,
   ConfigurationError,
   DecodeError,
-  fulfilledWithin,
-  MessageReceiver,
-  type ReceiverOptions,
+  ProducerClosedError,
+  type ReceiveResult,
   type Reply,
+  TransportConsumer,
+  type TransportConsumerOptions,
   TransportError,
 } from '@switchyard/core';
 import { Context, Pull, Router } from 'zeromq';
+import { ReceiveLoop, type ReceivingSocket } from './receive-loop.ts';
 import { SocketWriter } from './socket-writer.ts';
 import { isCurveKey } from './z85.ts';
 import { type ZapDecision, ZapHandler } from './zap-handler.ts';
-import { type Endpoints, endpointList, tuningOf, type ZeroMQSocketOptions } from './zeromq-socket-options.ts';
+import { type Endpoints, endpointList, type ZeroMQBoundEndpoints } from './zeromq-endpoints.ts';
+import {
+  type SocketTuning,
+  tuningOf,
+  wholeNumber,
+  type ZeroMQSocketOptions,
+} from './zeromq-socket-options.ts';
 
 /** CURVE keys of a consumer (the server side). */
 export interface ZeroMQCurveServerOptions {
@@ -26,166 +34,267 @@ export interface ZeroMQCurveServerOptions {
   readonly allowedClientKeys: readonly string[] | 'any';
 }
 
-/** The endpoints a consumer is bound to, with ports chosen by the system filled in. */
-export interface ZeroMQBoundEndpoints {
-  /** Pull endpoints, for a producer's `commandEndpoint`. */
-  readonly commands: readonly string[];
-  /** Router endpoints, for a producer's `queryEndpoint`. */
-  readonly queries: readonly string[];
-}
-
-/** Options of the {@link ZeroMQConsumer}. */
-export interface ZeroMQConsumerOptions extends ReceiverOptions, ZeroMQSocketOptions {
+/**
+ * Options of the {@link ZeroMQConsumer}. Besides its own, it takes those of every consumer
+ * (`TransportConsumerOptions`): the buses, `definitions`, `codec`, `exposeErrorStack`, `onError`
+ * (with `context.stage`: `receive`, `reply`, `connection`, `auth` for a refused CURVE client,
+ * `close`) and `logger`.
+ */
+export interface ZeroMQConsumerOptions extends TransportConsumerOptions, ZeroMQSocketOptions {
   /**
    * Where to receive commands and events (a Pull socket binds here), e.g. `tcp://0.0.0.0:5555`,
    * `tcp://127.0.0.1:0` for a port chosen by the system, or `ipc:///run/orders.sock`.
-   * @default undefined — no command socket
+   * @default undefined — no command socket (one of the two endpoints is required)
    */
   readonly commandEndpoint?: Endpoints | undefined;
   /**
    * Where to receive queries (a Router socket binds here); replies go back on the same connection.
-   * @default undefined — no query socket
+   * @default undefined — no query socket (one of the two endpoints is required)
    */
   readonly queryEndpoint?: Endpoints | undefined;
-  /**
-   * Called with every message that failed (malformed frames or envelope, validation, handler error,
-   * refused CURVE client). The message is dropped (a query also gets an error reply); the consumer
-   * keeps serving. Exceptions it throws are ignored.
-   * @default undefined — failures are dropped silently after the reply
-   */
-  readonly onError?: ((error: unknown) => void) | undefined;
   /**
    * Messages handled at the same time, both sockets together. At the limit the consumer stops
    * reading, so ZeroMQ's high-water marks push back on the producers.
    * @default 1_000
    */
-  readonly maxInFlight?: number | undefined;
-  /** Messages ZeroMQ buffers per producer before it stops reading from it (ZMQ_RCVHWM). @default 1_000 */
-  readonly receiveHighWaterMark?: number | undefined;
-  /** Replies ZeroMQ queues per producer; past it a reply is dropped and the query times out (ZMQ_SNDHWM). @default 1_000 */
-  readonly sendHighWaterMark?: number | undefined;
+  readonly concurrency?: number | undefined;
   /**
-   * How long `close()` waits for messages being handled to finish (and their replies to be sent)
-   * before it closes the sockets anyway.
+   * `close()`: how long the consumer may take to read what producers already handed it and to let
+   * the handlers finish (and their replies go out). Past it, queries still running are answered with
+   * `SWITCHYARD_PRODUCER_CLOSED` (their handlers' signals fire), messages still unread are refused
+   * and reported, and the sockets close.
    * @default 10_000
    */
   readonly closeTimeoutMs?: number | undefined;
   /**
    * Largest message (all frames together) accepted from a producer, in bytes (ZMQ_MAXMSGSIZE). A peer
    * that sends a bigger one is disconnected before it is buffered whole. `-1` means no limit; keep it
-   * at or above the codec's own limit.
+   * at or above the producers' `maxMessageBytes`.
    * @default 16_842_752 (16 MiB + 64 KiB for frames and envelope)
    */
   readonly maxMessageBytes?: number | undefined;
+  /** Messages ZeroMQ buffers per producer before it stops reading from it (ZMQ_RCVHWM). @default 1_000 */
+  readonly receiveHighWaterMark?: number | undefined;
+  /** Replies ZeroMQ queues per producer; past it a reply is dropped and the query times out (ZMQ_SNDHWM). @default 1_000 */
+  readonly sendHighWaterMark?: number | undefined;
   /** Encrypt and authenticate with CURVE. @default undefined — plain TCP: unencrypted and unauthenticated */
   readonly curve?: ZeroMQCurveServerOptions | undefined;
 }
 
+const COMPONENT = 'ZeroMQConsumer';
 const MAX_CORRELATION_BYTES = 256;
+const DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024 + 64 * 1024;
+/** Closing: the command socket counts as read empty once it gave nothing for this long. */
+const QUIET_MS = 100;
+/** Closing, after the unbind: time for the last messages already in the socket to be read. */
+const SETTLE_MS = 10;
+/** Closing with handlers still running: most unread messages refused one by one. */
+const MAX_REFUSED = 100_000;
+
+/** A bound socket, the endpoints it is bound to, and the loop that reads it. */
+interface Inlet<S extends ReceivingSocket> {
+  readonly socket: S;
+  readonly endpoints: readonly string[];
+  readonly loop: ReceiveLoop;
+}
+
+/** A query being handled: where its reply goes, and what a cancel from its caller aborts. */
+interface RunningQuery {
+  readonly identity: Buffer;
+  readonly correlation: Buffer;
+  readonly controller: AbortController;
+}
 
 /**
- * Receives commands and events on a Pull socket and queries on a Router socket, dispatches them into
- * the local buses (through core's `MessageReceiver`: decode, validate, mark as arrived, dispatch) and
+ * Receives commands and events on a Pull socket and queries on a Router socket, runs them through
+ * core's receive pipeline (decode → validate → mark as arrived → refuse expired → dispatch) and
  * answers each query on the connection it came from, with the correlation frame it came with.
- * Malformed input is reported to `onError` and dropped — never a crash, never a stop.
+ * `[correlation id, <empty frame>]` from a producer means its caller stopped waiting: that query's
+ * handler signal fires. Malformed input is reported to `onError` and dropped (a query still gets an
+ * error reply) — never a crash, never a stop.
+ *
+ * Nothing is bound before `start()`. `close()` reads on until the command socket is quiet, then
+ * unbinds it, so every command a producer already handed over is handled; queries arriving
+ * meanwhile are answered with `SWITCHYARD_PRODUCER_CLOSED`. Default `concurrency`: 1_000.
  *
  * @example
  * const consumer = new ZeroMQConsumer({
  *   commandEndpoint: 'tcp://0.0.0.0:5555',
  *   queryEndpoint: 'tcp://0.0.0.0:5556',
  *   commandBus, eventBus, queryBus,
- *   onError: (error) => console.error('zeromq consumer:', error),
+ *   onError: (error, context) => console.error(`zeromq consumer (${context.stage}):`, error),
  * });
- * await consumer.start();
+ * const bound = await consumer.start(); // { commands: ['tcp://0.0.0.0:5555'], queries: [...] }
  * // … on shutdown:
  * await consumer.close();
  */
-export class ZeroMQConsumer {
-  readonly #receiver: MessageReceiver;
-  readonly #options: ZeroMQConsumerOptions;
-  readonly #onError: ((error: unknown) => void) | undefined;
-  readonly #maxInFlight: number;
-  #pull: Pull | undefined;
-  #router: Router | undefined;
-  #replies: SocketWriter | undefined;
+export class ZeroMQConsumer extends TransportConsumer<ZeroMQBoundEndpoints> {
+  readonly #commandEndpoints: readonly string[];
+  readonly #queryEndpoints: readonly string[];
+  readonly #tuning: SocketTuning;
+  readonly #receiveHighWaterMark: number;
+  readonly #sendHighWaterMark: number;
+  readonly #maxMessageBytes: number;
+  readonly #curve: ZeroMQCurveServerOptions | undefined;
   #zap: ZapHandler | undefined;
-  #loops: Promise<void>[] = [];
-  #inFlight = 0;
-  #slotFreed: (() => void) | undefined;
-  #drained: (() => void) | undefined;
-  #bound: ZeroMQBoundEndpoints | undefined;
-  #starting: Promise<ZeroMQBoundEndpoints> | undefined;
-  #closing = false;
-  #closed: Promise<void> | undefined;
+  #commands: Inlet<Pull> | undefined;
+  #queries: Inlet<Router> | undefined;
+  #replies: SocketWriter | undefined;
+  /** Queries being handled, by correlation id (each with the connection it came on). */
+  readonly #running = new Map<string, RunningQuery>();
 
+  /** Checks the options (`ConfigurationError` for misuse); binds nothing — `start()` does. */
   constructor(options: ZeroMQConsumerOptions) {
-    if (endpointList(options.commandEndpoint).length + endpointList(options.queryEndpoint).length === 0) {
-      throw new ConfigurationError('ZeroMQConsumer needs a commandEndpoint, a queryEndpoint or both');
+    super(COMPONENT, 'zeromq', options, 1_000);
+    this.#commandEndpoints = endpointList(options.commandEndpoint, 'commandEndpoint', COMPONENT);
+    this.#queryEndpoints = endpointList(options.queryEndpoint, 'queryEndpoint', COMPONENT);
+    if (this.#commandEndpoints.length + this.#queryEndpoints.length === 0) {
+      throw new ConfigurationError(`${COMPONENT} needs a commandEndpoint, a queryEndpoint or both`);
     }
     const curve = options.curve;
     if (curve !== undefined) {
       if (!isCurveKey(curve.secretKey)) {
         throw new ConfigurationError(
-          'curve.secretKey must be a 40-character Z85 key (see generateCurveKeyPair)',
+          `${COMPONENT}: curve.secretKey must be a 40-character Z85 key (see generateCurveKeyPair)`,
         );
       }
-      if (curve.allowedClientKeys !== 'any' && !curve.allowedClientKeys.every(isCurveKey)) {
-        throw new ConfigurationError('curve.allowedClientKeys must hold 40-character Z85 public keys');
+      const allowed = curve.allowedClientKeys;
+      if (allowed !== 'any' && !(Array.isArray(allowed) && allowed.every(isCurveKey))) {
+        throw new ConfigurationError(
+          `${COMPONENT}: curve.allowedClientKeys must be 'any' or hold 40-character Z85 public keys`,
+        );
       }
     }
-    this.#options = options;
-    this.#receiver = new MessageReceiver('zeromq', options);
-    this.#onError = options.onError;
-    this.#maxInFlight = Math.max(1, options.maxInFlight ?? 1_000);
+    this.#curve = curve;
+    this.#tuning = tuningOf(options, COMPONENT);
+    this.#receiveHighWaterMark = wholeNumber(
+      options.receiveHighWaterMark,
+      1_000,
+      'receiveHighWaterMark',
+      COMPONENT,
+    );
+    this.#sendHighWaterMark = wholeNumber(options.sendHighWaterMark, 1_000, 'sendHighWaterMark', COMPONENT);
+    const maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+    if (maxMessageBytes !== -1) wholeNumber(maxMessageBytes, 0, 'maxMessageBytes (or -1)', COMPONENT, 1);
+    this.#maxMessageBytes = maxMessageBytes;
   }
 
-  /** The endpoints bound by `start()`, ports chosen by the system filled in; undefined before. */
-  get endpoints(): ZeroMQBoundEndpoints | undefined {
-    return this.#bound;
-  }
-
-  /** Messages being handled right now. */
-  get inFlight(): number {
-    return this.#inFlight;
-  }
-
-  /** Binds the sockets and starts serving; resolves with the bound endpoints. Safe to call twice. */
-  start(): Promise<ZeroMQBoundEndpoints> {
-    if (this.#closing) return Promise.reject(new TransportError('The ZeroMQ consumer is closed'));
-    this.#starting ??= this.#start();
-    return this.#starting;
+  /** Binds the sockets (after starting the ZAP handler, with an allow-list) and starts reading them. */
+  protected async open(): Promise<ZeroMQBoundEndpoints> {
+    const curve = this.#curve;
+    let context: Context | undefined;
+    let pull: Pull | undefined;
+    let router: Router | undefined;
+    const commands: string[] = [];
+    const queries: string[] = [];
+    try {
+      if (curve !== undefined && curve.allowedClientKeys !== 'any') {
+        // One ZAP handler per context: a private context keeps this allow-list to this consumer's sockets.
+        context = new Context();
+        this.#zap = new ZapHandler({
+          context,
+          allowedClientKeys: curve.allowedClientKeys,
+          onDecision: (decision) => this.#onZapDecision(decision),
+          onError: (error) => this.errors.report(error, 'connection'),
+        });
+        await this.#zap.start();
+      }
+      if (this.#commandEndpoints.length > 0) {
+        pull = new Pull(this.#socketOptions(context));
+        for (const endpoint of this.#commandEndpoints) {
+          await pull.bind(endpoint);
+          commands.push(pull.lastEndpoint ?? endpoint);
+        }
+      }
+      if (this.#queryEndpoints.length > 0) {
+        router = new Router({ ...this.#socketOptions(context), sendHighWaterMark: this.#sendHighWaterMark });
+        for (const endpoint of this.#queryEndpoints) {
+          await router.bind(endpoint);
+          queries.push(router.lastEndpoint ?? endpoint);
+        }
+      }
+    } catch (cause) {
+      pull?.close();
+      router?.close();
+      await this.#zap?.close();
+      this.#zap = undefined;
+      throw new TransportError(`${COMPONENT} could not bind: ${messageOf(cause)}`, { cause });
+    }
+    if (pull !== undefined) {
+      this.#commands = {
+        socket: pull,
+        endpoints: commands,
+        loop: this.#read(pull, 'command', this.#onCommand),
+      };
+    }
+    if (router !== undefined) {
+      this.#replies = new SocketWriter(router, {
+        maxQueued: Number.MAX_SAFE_INTEGER,
+        sendTimeoutMs: 0,
+        label: `ZeroMQ reply socket (${queries.join(', ')})`,
+      });
+      this.#queries = {
+        socket: router,
+        endpoints: queries,
+        loop: this.#read(router, 'query', this.#onQuery),
+      };
+    }
+    return { commands, queries };
   }
 
   /**
-   * Stops taking messages, waits (up to `closeTimeoutMs`) for those being handled and for their
-   * replies, then closes the sockets (each lingering at most `lingerMs`). Queries that arrive while
-   * closing are answered with a `SWITCHYARD_TRANSPORT_ERROR` reply. Safe to call twice.
+   * Reads on until the command socket has been quiet for a moment — every command a producer
+   * already handed over is read and handled, while the connections stay up (unbinding drops them,
+   * with whatever is still on its way) — then unbinds it, so no producer can hand over more, and
+   * reads what arrived just before. Bounded by `closeTimeoutMs`. The query socket stays bound for
+   * the replies; queries arriving now are answered with `SWITCHYARD_PRODUCER_CLOSED`.
    */
-  close(): Promise<void> {
-    this.#closed ??= this.#close();
-    return this.#closed;
+  protected async stopIntake(): Promise<void> {
+    const commands = this.#commands;
+    if (commands === undefined) return;
+    const deadline = Date.now() + this.lifecycle.closeTimeoutMs;
+    await commands.loop.idle(QUIET_MS, deadline);
+    for (const endpoint of commands.endpoints) {
+      try {
+        await commands.socket.unbind(endpoint);
+      } catch (cause) {
+        this.errors.report(
+          new TransportError(`${COMPONENT} could not unbind ${endpoint}: ${messageOf(cause)}`, { cause }),
+          'close',
+        );
+      }
+    }
+    await commands.loop.idle(SETTLE_MS, deadline);
   }
 
-  async #start(): Promise<ZeroMQBoundEndpoints> {
-    const options = this.#options;
-    const tuning = tuningOf(options);
-    const curve = options.curve;
-    let context: Context | undefined;
-    if (curve !== undefined && curve.allowedClientKeys !== 'any') {
-      // One ZAP handler per context: a private context keeps this allow-list to this consumer's sockets.
-      context = new Context();
-      this.#zap = new ZapHandler({
-        context,
-        allowedClientKeys: curve.allowedClientKeys,
-        onDecision: (decision) => this.#onZapDecision(decision),
-      });
-      await this.#zap.start();
-    }
-    // A function, not an object: zeromq.js deletes `context` from the options object it is given.
-    const socketOptions = () => ({
-      ...tuning,
-      receiveHighWaterMark: options.receiveHighWaterMark ?? 1_000,
-      maxMessageSize: options.maxMessageBytes ?? 16 * 1024 * 1024 + 64 * 1024,
+  /**
+   * Closes the sockets. Handlers still running (`closeTimeoutMs` ran out) are cut off: a running
+   * query is answered with `SWITCHYARD_PRODUCER_CLOSED` and its handler's signal fires; messages the
+   * consumer had not read yet are refused the same way (a command is reported to `onError`).
+   */
+  protected async release(drained: boolean): Promise<void> {
+    const commands = this.#commands;
+    const queries = this.#queries;
+    const commandsUnread = commands?.loop.stop() === true;
+    const queriesUnread = queries?.loop.stop() === true;
+    if (!drained) this.#cutOffRunningQueries();
+    if (commands !== undefined && commandsUnread) await refuseUnread(commands.socket, this.#refuseCommand);
+    if (queries !== undefined && queriesUnread) await refuseUnread(queries.socket, this.#refuseQuery);
+    this.wakeSlotWaiters();
+    await this.#replies?.close(this.#tuning.linger);
+    commands?.socket.close();
+    queries?.socket.close();
+    await Promise.all([commands?.loop.done, queries?.loop.done]);
+    await this.#zap?.close();
+  }
+
+  /** A fresh options object per socket: zeromq.js deletes `context` from the object it is given. */
+  #socketOptions(context: Context | undefined) {
+    const curve = this.#curve;
+    return {
+      ...this.#tuning,
+      receiveHighWaterMark: this.#receiveHighWaterMark,
+      maxMessageSize: this.#maxMessageBytes,
       ...(context === undefined ? {} : { context }),
       ...(curve === undefined
         ? {}
@@ -196,211 +305,213 @@ export class ZeroMQConsumer {
             // Fail closed: with an allow-list, a handshake that cannot reach the ZAP handler is refused.
             zapEnforceDomain: curve.allowedClientKeys !== 'any',
           }),
+    };
+  }
+
+  #read(socket: Pull | Router, kind: string, onMessage: (frames: Buffer[]) => Promise<void> | undefined) {
+    return new ReceiveLoop(socket, {
+      onMessage,
+      onFailure: (cause) =>
+        this.errors.report(
+          new TransportError(`${COMPONENT}: the ${kind} socket failed: ${messageOf(cause)}`, { cause }),
+          'connection',
+        ),
     });
-    const commands: string[] = [];
-    const queries: string[] = [];
-    try {
-      const commandEndpoints = endpointList(options.commandEndpoint);
-      if (commandEndpoints.length > 0) {
-        const pull = new Pull(socketOptions());
-        this.#pull = pull;
-        for (const endpoint of commandEndpoints) {
-          await pull.bind(endpoint);
-          commands.push(pull.lastEndpoint ?? endpoint);
-        }
-      }
-      const queryEndpoints = endpointList(options.queryEndpoint);
-      if (queryEndpoints.length > 0) {
-        const router = new Router({
-          ...socketOptions(),
-          sendHighWaterMark: options.sendHighWaterMark ?? 1_000,
-        });
-        this.#router = router;
-        for (const endpoint of queryEndpoints) {
-          await router.bind(endpoint);
-          queries.push(router.lastEndpoint ?? endpoint);
-        }
-        this.#replies = new SocketWriter(router, {
-          maxQueued: Number.MAX_SAFE_INTEGER,
-          sendTimeoutMs: 0,
-          label: `ZeroMQ reply socket (${queries.join(', ')})`,
-        });
-      }
-    } catch (cause) {
-      this.#pull?.close();
-      this.#router?.close();
-      await this.#zap?.close();
-      throw new TransportError(`ZeroMQConsumer could not bind: ${(cause as Error).message}`, { cause });
-    }
-    if (this.#pull !== undefined) this.#loops.push(this.#serveCommands(this.#pull));
-    if (this.#router !== undefined) this.#loops.push(this.#serveQueries(this.#router));
-    this.#bound = { commands, queries };
-    return this.#bound;
   }
 
-  async #close(): Promise<void> {
-    this.#closing = true;
-    if (this.#starting !== undefined) await this.#starting.catch(() => undefined);
-    // Commands not read yet stay unread (at-most-once); the Router keeps answering until the end.
-    this.#pull?.close();
-    if (this.#inFlight > 0) {
-      const drained = new Promise<void>((resolve) => {
-        this.#drained = resolve;
-      });
-      await fulfilledWithin(drained, this.#options.closeTimeoutMs ?? 10_000);
+  /** One frame: the envelope of a command or event. Returns a promise while every slot is taken. */
+  readonly #onCommand = (frames: Buffer[]): Promise<void> | undefined => {
+    if (frames.length !== 1) {
+      this.#reportFailed(new DecodeError(`Expected 1 frame on the command socket, got ${frames.length}`));
+      return undefined;
     }
-    await this.#replies?.close(tuningOf(this.#options).linger);
-    this.#router?.close();
-    this.#slotFreed?.();
-    await Promise.all(this.#loops);
-    await this.#zap?.close();
-  }
+    this.track(this.#handleCommand(frames[0]!));
+    return this.slotFree();
+  };
 
-  async #serveCommands(pull: Pull): Promise<void> {
-    try {
-      for await (const frames of pull) {
-        if (frames.length !== 1) {
-          this.#report(new DecodeError(`Expected 1 frame on the command socket, got ${frames.length}`));
-          continue;
-        }
-        this.#track(this.#handleCommand(frames[0]!));
-        if (this.#inFlight >= this.#maxInFlight) await this.#freeSlot();
-        if (this.#closing) break;
-      }
-    } catch (error) {
-      if (!this.#closing) this.#report(new TransportError('The command socket failed', { cause: error }));
-    }
-  }
-
-  async #serveQueries(router: Router): Promise<void> {
-    try {
-      for await (const frames of router) {
-        // Frames: routing id (added by the Router), correlation id, envelope.
-        const [identity, correlation, body] = frames;
-        if (frames.length !== 3 || correlation!.length === 0 || correlation!.length > MAX_CORRELATION_BYTES) {
-          this.#report(
-            new DecodeError(
-              `Expected a correlation frame (1–${MAX_CORRELATION_BYTES} bytes) and an envelope on the query socket, got ${frames.length - 1} frame(s)`,
-            ),
-          );
-          continue;
-        }
-        if (this.#closing) {
-          this.#reply(
-            identity!,
-            correlation!,
-            this.#receiver.errorReply(
-              correlation!.toString('utf8'),
-              new TransportError('The ZeroMQ consumer is closing'),
-            ),
-          );
-          continue;
-        }
-        this.#track(this.#handleQuery(identity!, correlation!, body!));
-        if (this.#inFlight >= this.#maxInFlight) await this.#freeSlot();
-      }
-    } catch (error) {
-      if (!this.#router?.closed)
-        this.#report(new TransportError('The query socket failed', { cause: error }));
-    }
-  }
-
-  async #handleCommand(body: Buffer): Promise<void> {
-    let message: AnyMessage;
-    try {
-      message = await this.#receiver.decode(body);
-    } catch (error) {
-      this.#report(error);
-      return;
-    }
-    if (message.kind === 'query') {
-      this.#report(
+  /** Frames: routing id (added by the Router), correlation id, envelope — or an empty frame: a cancel. */
+  readonly #onQuery = (frames: Buffer[]): Promise<void> | undefined => {
+    const [identity, correlation, body] = frames;
+    if (frames.length !== 3 || correlation!.length === 0 || correlation!.length > MAX_CORRELATION_BYTES) {
+      this.#reportFailed(
         new DecodeError(
-          `The query "${message.name}" arrived on the command socket; send queries to the query endpoint`,
+          `Expected a correlation frame (1–${MAX_CORRELATION_BYTES} bytes) and an envelope on the query socket, got ${frames.length - 1} frame(s)`,
         ),
       );
-      return;
+      return undefined;
     }
-    const result = await this.#receiver.dispatch(message);
-    if (!result.ok) this.#report(result.error);
+    const id = correlation!.toString('utf8');
+    if (body!.length === 0) {
+      // The caller stopped waiting (timeout, abort). A query that already finished is not found, and
+      // only the connection that sent a query may cancel it.
+      const running = this.#running.get(id);
+      if (running?.identity.equals(identity!) === true) {
+        running.controller.abort(new Error('The caller stopped waiting for the reply'));
+      }
+      return undefined;
+    }
+    if (this.lifecycle.closing) {
+      this.#reply(identity!, correlation!, this.receiver.errorReply(id, closingError()));
+      return undefined;
+    }
+    this.track(this.#handleQuery(identity!, correlation!, id, body!));
+    return this.slotFree();
+  };
+
+  /** Decode → refuse a query (it has no way back from here) → validate → dispatch. Never rejects. */
+  #handleCommand(body: Buffer): Promise<void> {
+    const receiver = this.receiver;
+    let decoded: AnyMessage;
+    try {
+      decoded = receiver.codec.decode(body);
+    } catch (error) {
+      this.#reportFailed(error);
+      return Promise.resolve();
+    }
+    if (decoded.kind === 'query') {
+      const error = new DecodeError(
+        `The query "${decoded.name}" arrived on the command socket; send queries to the query endpoint`,
+      );
+      this.#reportFailed(error, decoded);
+      return Promise.resolve();
+    }
+    return receiver
+      .accept(decoded)
+      .then(
+        (message) => receiver.dispatch(message),
+        (error: unknown) => receiver.failed(error, decoded),
+      )
+      .then(this.#afterCommand);
   }
 
-  async #handleQuery(identity: Buffer, correlation: Buffer, body: Buffer): Promise<void> {
-    const id = correlation.toString('utf8');
-    let message: AnyMessage;
+  readonly #afterCommand = (result: ReceiveResult): void => {
+    if (!result.ok) this.reportFailure(result);
+  };
+
+  /**
+   * Decode → check it is a query under its own id → validate → dispatch with a signal its caller's
+   * cancel fires → reply on its connection. Even an envelope that cannot be read is answered (the
+   * correlation frame says whom to tell). Never rejects.
+   */
+  #handleQuery(identity: Buffer, correlation: Buffer, id: string, body: Buffer): Promise<void> {
+    const receiver = this.receiver;
+    let decoded: AnyMessage | undefined;
     try {
-      message = await this.#receiver.decode(body);
-      if (message.kind !== 'query') {
+      decoded = receiver.codec.decode(body);
+      if (decoded.kind !== 'query') {
         throw new DecodeError(
-          `The ${message.kind} "${message.name}" arrived on the query socket; send it to the command endpoint`,
+          `The ${decoded.kind} "${decoded.name}" arrived on the query socket; send it to the command endpoint`,
         );
       }
-      if (message.id !== id) {
-        throw new DecodeError(`The correlation frame does not match the id of "${message.name}"`);
+      if (decoded.id !== id) {
+        throw new DecodeError(`The correlation frame does not match the id of "${decoded.name}"`);
       }
     } catch (error) {
-      // The envelope is unusable, but the correlation frame says whom to tell.
-      this.#report(error);
-      this.#reply(identity, correlation, this.#receiver.errorReply(id, error));
-      return;
+      const result = this.#reportFailed(error, decoded);
+      this.#reply(identity, correlation, result.reply ?? receiver.errorReply(id, error));
+      return Promise.resolve();
     }
-    const result = await this.#receiver.dispatch(message);
-    if (!result.ok) this.#report(result.error);
-    if (result.reply !== undefined) this.#reply(identity, correlation, result.reply);
+    const query = decoded;
+    const running: RunningQuery = { identity, correlation, controller: new AbortController() };
+    // Ids are UUIDs: one already running came from another connection (or a confused producer); the
+    // first keeps its entry, and this one cannot be cancelled.
+    const registered = !this.#running.has(id);
+    if (registered) this.#running.set(id, running);
+    const signal = running.controller.signal;
+    return receiver
+      .accept(query)
+      .then(
+        (message) => receiver.dispatch(message, signal),
+        (error: unknown) => receiver.failed(error, query),
+      )
+      .then((result) => {
+        if (registered) this.#running.delete(id);
+        if (!result.ok) this.reportFailure(result);
+        // Aborted: its caller stopped waiting, or the consumer already answered it at close.
+        if (signal.aborted || result.reply === undefined) return;
+        this.#reply(identity, correlation, result.reply);
+      });
   }
 
   #reply(identity: Buffer, correlation: Buffer, reply: Reply): void {
     const writer = this.#replies;
     if (writer === undefined) return;
-    writer.write([identity, correlation, this.#receiver.encodeReply(reply)]).catch((error: unknown) => {
-      this.#report(error);
-    });
+    writer
+      .write([identity, correlation, this.receiver.encodeReply(reply)])
+      .catch((error: unknown) => this.errors.report(error, 'reply', { messageId: reply.inReplyTo }));
   }
 
-  #track(work: Promise<void>): void {
-    this.#inFlight++;
-    work.then(this.#done, this.#failed);
+  /** Classifies a failure outside `dispatch` by the outcome table and reports it, with the message when there is one. */
+  #reportFailed(error: unknown, message?: AnyMessage): ReceiveResult {
+    const result = this.receiver.failed(error, message);
+    if (!result.ok) this.reportFailure(result);
+    return result;
   }
 
-  readonly #done = (): void => {
-    this.#inFlight--;
-    const freed = this.#slotFreed;
-    if (freed !== undefined) {
-      this.#slotFreed = undefined;
-      freed();
+  /** `closeTimeoutMs` ran out with queries still running: answer them now and fire their signals. */
+  #cutOffRunningQueries(): void {
+    const error = closingError();
+    for (const { identity, correlation, controller } of this.#running.values()) {
+      this.#reply(identity, correlation, this.receiver.errorReply(correlation.toString('utf8'), error));
+      controller.abort(error);
     }
-    if (this.#inFlight === 0) this.#drained?.();
-  };
-
-  readonly #failed = (error: unknown): void => {
-    this.#report(error);
-    this.#done();
-  };
-
-  #freeSlot(): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const previous = this.#slotFreed;
-      this.#slotFreed = () => {
-        previous?.();
-        resolve();
-      };
-    });
   }
+
+  /** A command left unread at close: reported, with its id and name when it can be read. */
+  readonly #refuseCommand = (frames: Buffer[]): void => {
+    let message: AnyMessage | undefined;
+    try {
+      message = frames.length === 1 ? this.receiver.codec.decode(frames[0]!) : undefined;
+    } catch {
+      message = undefined;
+    }
+    this.#reportFailed(closingError(), message);
+  };
+
+  /** A query left unread at close: answered with `SWITCHYARD_PRODUCER_CLOSED`. */
+  readonly #refuseQuery = (frames: Buffer[]): void => {
+    const [identity, correlation, body] = frames;
+    if (frames.length !== 3 || body!.length === 0 || correlation!.length === 0) return;
+    this.#reply(
+      identity!,
+      correlation!,
+      this.receiver.errorReply(correlation!.toString('utf8'), closingError()),
+    );
+  };
 
   #onZapDecision(decision: ZapDecision): void {
     if (decision.allowed) return;
-    this.#report(
+    this.errors.report(
       new TransportError(
         `Refused a ${decision.mechanism} client from ${decision.address}: its key is not on the allow-list`,
       ),
+      'auth',
+      { address: decision.address, clientKey: decision.clientKey },
     );
   }
+}
 
-  #report(error: unknown): void {
+/**
+ * Reads what is left in a socket without waiting and hands each message to `refuse`, until the
+ * socket is empty (bounded by {@link MAX_REFUSED}).
+ */
+async function refuseUnread(socket: Pull | Router, refuse: (frames: Buffer[]) => void): Promise<void> {
+  socket.receiveTimeout = 0;
+  for (let count = 0; count < MAX_REFUSED; count++) {
+    let frames: Buffer[];
     try {
-      this.#onError?.(error);
+      frames = await socket.receive();
     } catch {
-      // A failing error hook must not take the consumer down.
+      return; // EAGAIN: nothing left
     }
+    refuse(frames);
   }
+}
+
+function closingError(): ProducerClosedError {
+  return new ProducerClosedError('The ZeroMQ consumer is closing');
+}
+
+function messageOf(cause: unknown): string {
+  return cause instanceof Error ? cause.message : String(cause);
 }

@@ -1,7 +1,9 @@
+import { ConfigurationError } from '@switchyard/core';
+
 /** Socket tuning shared by the producer and the consumer. Every option is applied before connect/bind. */
 export interface ZeroMQSocketOptions {
   /**
-   * How long `close()` lets a socket keep trying to deliver messages still queued in it (ZMQ_LINGER).
+   * How long a closed socket may keep trying to deliver messages still queued in it (ZMQ_LINGER).
    * Bounded, so a closed producer or consumer never keeps the process alive for longer than this.
    * @default 1_000
    */
@@ -27,25 +29,42 @@ export interface ZeroMQSocketOptions {
 }
 
 /** The zeromq.js socket options for {@link ZeroMQSocketOptions}, defaults filled in. */
-export function tuningOf(options: ZeroMQSocketOptions): {
-  linger: number;
-  heartbeatInterval: number;
-  heartbeatTimeout: number;
-  heartbeatTimeToLive: number;
-} {
+export interface SocketTuning {
+  readonly linger: number;
+  readonly heartbeatInterval: number;
+  readonly heartbeatTimeout: number;
+  readonly heartbeatTimeToLive: number;
+}
+
+/** Checks the tuning options (`ConfigurationError` for a bad one) and fills in the defaults. */
+export function tuningOf(options: ZeroMQSocketOptions, component: string): SocketTuning {
   return {
-    linger: options.lingerMs ?? 1_000,
-    heartbeatInterval: options.heartbeatIntervalMs ?? 10_000,
-    heartbeatTimeout: options.heartbeatTimeoutMs ?? 30_000,
-    heartbeatTimeToLive: Math.min(options.heartbeatTtlMs ?? 30_000, 6_553_500),
+    linger: wholeNumber(options.lingerMs, 1_000, 'lingerMs', component),
+    heartbeatInterval: wholeNumber(options.heartbeatIntervalMs, 10_000, 'heartbeatIntervalMs', component),
+    heartbeatTimeout: wholeNumber(options.heartbeatTimeoutMs, 30_000, 'heartbeatTimeoutMs', component),
+    heartbeatTimeToLive: Math.min(
+      wholeNumber(options.heartbeatTtlMs, 30_000, 'heartbeatTtlMs', component),
+      6_553_500,
+    ),
   };
 }
 
-/** Endpoint option values: one endpoint or several. */
-export type Endpoints = string | readonly string[];
-
-/** The endpoints of an option as a list (empty when the option is absent). */
-export function endpointList(endpoints: Endpoints | undefined): readonly string[] {
-  if (endpoints === undefined) return [];
-  return typeof endpoints === 'string' ? [endpoints] : endpoints;
+/**
+ * `value` (or `fallback` when it is undefined), checked to be a whole number ≥ `min`; throws
+ * `ConfigurationError` naming the option otherwise.
+ */
+export function wholeNumber(
+  value: number | undefined,
+  fallback: number,
+  option: string,
+  component: string,
+  min = 0,
+): number {
+  const chosen = value ?? fallback;
+  if (!Number.isSafeInteger(chosen) || chosen < min) {
+    throw new ConfigurationError(
+      `${component}: ${option} must be a whole number >= ${min}, got ${String(chosen)}`,
+    );
+  }
+  return chosen;
 }

@@ -1,6 +1,13 @@
 import { ErrorCode, isSwitchyardError } from '@switchyard/core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { generateCurveKeyPair, ZeroMQConsumer, ZeroMQProducer } from '../src/index.ts';
+import { Context, Pull, Push } from 'zeromq';
+import {
+  generateCurveKeyPair,
+  ZapHandler,
+  ZeroMQConsumer,
+  ZeroMQProducer,
+  type ZeroMQProducerOptions,
+} from '../src/index.ts';
 import { Ping, receivingSide, rejectionOf, Slow, sendingSide, sleep, waitFor } from './helpers.ts';
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -29,12 +36,14 @@ async function secureConsumer() {
 
 function producerFor(
   bound: { commands: readonly string[]; queries: readonly string[] },
-  curve?: ConstructorParameters<typeof ZeroMQProducer>[0]['curve'],
+  curve?: ZeroMQProducerOptions['curve'],
+  options: Partial<ZeroMQProducerOptions> = {},
 ) {
   const producer = new ZeroMQProducer({
     commandEndpoint: bound.commands,
     queryEndpoint: bound.queries,
     ...(curve === undefined ? {} : { curve }),
+    ...options,
   });
   cleanups.push(() => producer.close());
   return { producer, ...sendingSide(producer) };
@@ -54,8 +63,14 @@ describe('zeromq CURVE with a client allow-list', () => {
 
   it('refuses a client whose key is not on the allow-list', async () => {
     const { receiving, errors, bound } = await secureConsumer();
-    const { commandBus, queryBus } = producerFor(bound, { serverPublicKey: server.publicKey, ...unlisted });
-    await commandBus.dispatch(Ping.create({ n: 1 })); // queued on the socket, never delivered
+    const { commandBus, queryBus } = producerFor(
+      bound,
+      { serverPublicKey: server.publicKey, ...unlisted },
+      { sendTimeoutMs: 1_000 },
+    );
+    // The handshake never completes, so there is no consumer to queue for: the send times out.
+    const refused = await rejectionOf(commandBus.dispatch(Ping.create({ n: 1 })));
+    expect(isSwitchyardError(refused, ErrorCode.TransportError)).toBe(true);
     const error = await rejectionOf(
       queryBus.dispatch(Slow.create({ delayMs: 0, tag: 'x' }), { timeoutMs: 500 }),
     );
@@ -79,6 +94,72 @@ describe('zeromq CURVE with a client allow-list', () => {
     ]);
     for (const error of outcomes) expect(isSwitchyardError(error, ErrorCode.Timeout)).toBe(true);
     expect(receiving.queries).toEqual([]);
+  });
+
+  it('reports refused clients to onError with stage auth', async () => {
+    const receiving = receivingSide();
+    const reported: { error: unknown; stage: string; clientKey: unknown }[] = [];
+    const consumer = new ZeroMQConsumer({
+      queryEndpoint: 'tcp://127.0.0.1:0',
+      curve: { secretKey: server.secretKey, allowedClientKeys: [allowed.publicKey] },
+      onError: (error, context) =>
+        reported.push({ error, stage: context.stage, clientKey: context.clientKey }),
+      ...receiving,
+    });
+    const bound = await consumer.start();
+    cleanups.push(() => consumer.close());
+    const { queryBus } = producerFor(
+      { commands: [], queries: bound.queries },
+      {
+        serverPublicKey: server.publicKey,
+        ...unlisted,
+      },
+    );
+    await rejectionOf(queryBus.dispatch(Slow.create({ delayMs: 0, tag: 'x' }), { timeoutMs: 300 }));
+    await waitFor(() => reported.length > 0);
+    expect(reported[0]!.stage).toBe('auth');
+    expect(reported[0]!.clientKey).toBe(unlisted.publicKey);
+    expect(isSwitchyardError(reported[0]!.error, ErrorCode.TransportError)).toBe(true);
+  });
+
+  it('a ZAP handler whose decision hook throws reports it and keeps authenticating', async () => {
+    const context = new Context();
+    const failures: unknown[] = [];
+    const zap = new ZapHandler({
+      context,
+      allowedClientKeys: [allowed.publicKey],
+      onDecision() {
+        throw new Error('hook failed');
+      },
+      onError: (error) => failures.push(error),
+    });
+    await zap.start();
+    cleanups.push(() => zap.close());
+    const pull = new Pull({
+      context,
+      linger: 0,
+      curveServer: true,
+      curveSecretKey: server.secretKey,
+      zapDomain: 'test',
+      zapEnforceDomain: true,
+    });
+    cleanups.push(async () => pull.close());
+    await pull.bind('tcp://127.0.0.1:0');
+    for (let n = 0; n < 2; n++) {
+      const push = new Push({
+        linger: 0,
+        curveServerKey: server.publicKey,
+        curvePublicKey: allowed.publicKey,
+        curveSecretKey: allowed.secretKey,
+      });
+      cleanups.push(async () => push.close());
+      push.connect(pull.lastEndpoint!);
+      await push.send(`hello ${n}`);
+      pull.receiveTimeout = 5_000;
+      const [frame] = await pull.receive();
+      expect(frame!.toString()).toBe(`hello ${n}`);
+    }
+    expect(failures.map(String)).toEqual(['Error: hook failed', 'Error: hook failed']);
   });
 
   it('refuses malformed keys at construction', () => {

@@ -1,4 +1,4 @@
-import { ErrorCode, isSwitchyardError, JsonCodec } from '@switchyard/core';
+import { CommandBus, CommandRouter, ErrorCode, isSwitchyardError, JsonCodec } from '@switchyard/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Router } from 'zeromq';
 import { ZeroMQConsumer, ZeroMQProducer } from '../src/index.ts';
@@ -26,9 +26,11 @@ function track<T extends { close(): Promise<void> | void }>(closable: T): T {
 }
 
 describe('zeromq faults: no consumer running', () => {
-  it('rejects queries at their timeout', async () => {
+  it('rejects queries buffered for a consumer that is not up (immediate: false) at their timeout', async () => {
     const endpoint = `tcp://127.0.0.1:${await freePort()}`;
-    const producer = track(new ZeroMQProducer({ queryEndpoint: endpoint, replyTimeoutMs: 300 }));
+    const producer = track(
+      new ZeroMQProducer({ queryEndpoint: endpoint, immediate: false, replyTimeoutMs: 300 }),
+    );
     const { queryBus } = sendingSide(producer);
     const started = Date.now();
     const [byCaller, byProducer] = await Promise.all([
@@ -41,11 +43,32 @@ describe('zeromq faults: no consumer running', () => {
     expect(producer.pendingReplies).toBe(0);
   });
 
+  it('rejects a query with TRANSPORT_ERROR after sendTimeoutMs, or at the caller timeout if sooner', async () => {
+    const endpoint = `tcp://127.0.0.1:${await freePort()}`;
+    const producer = track(new ZeroMQProducer({ queryEndpoint: endpoint, sendTimeoutMs: 300 }));
+    const { queryBus } = sendingSide(producer);
+    const started = Date.now();
+    const [byCaller, bySend] = await Promise.all([
+      rejectionOf(queryBus.dispatch(Slow.create({ delayMs: 0, tag: 'a' }), { timeoutMs: 150 })),
+      rejectionOf(queryBus.dispatch(Slow.create({ delayMs: 0, tag: 'b' }))),
+    ]);
+    expect(isSwitchyardError(byCaller, ErrorCode.Timeout)).toBe(true);
+    expect(isSwitchyardError(bySend, ErrorCode.TransportError)).toBe(true);
+    expect(Date.now() - started).toBeLessThan(3_000);
+    expect(producer.pendingReplies).toBe(0);
+  });
+
   it('accepts commands up to the high-water mark, then rejects instead of blocking', async () => {
     const port = await freePort();
     const endpoint = `tcp://127.0.0.1:${port}`;
+    // Buffering for a consumer that is not up yet is the explicit `immediate: false`.
     const producer = track(
-      new ZeroMQProducer({ commandEndpoint: endpoint, sendHighWaterMark: 5, sendTimeoutMs: 200 }),
+      new ZeroMQProducer({
+        commandEndpoint: endpoint,
+        immediate: false,
+        sendHighWaterMark: 5,
+        sendTimeoutMs: 200,
+      }),
     );
     let accepted = 0;
     let refusal: unknown;
@@ -65,6 +88,7 @@ describe('zeromq faults: no consumer running', () => {
     const burst = track(
       new ZeroMQProducer({
         commandEndpoint: `tcp://127.0.0.1:${await freePort()}`,
+        immediate: false,
         sendHighWaterMark: 1,
         sendTimeoutMs: 200,
         maxQueuedSends: 10,
@@ -95,6 +119,7 @@ describe('zeromq faults: no consumer running', () => {
     const producer = track(
       new ZeroMQProducer({
         commandEndpoint: `tcp://127.0.0.1:${await freePort()}`,
+        immediate: false,
         sendHighWaterMark: 2,
         sendTimeoutMs: 0,
       }),
@@ -114,13 +139,26 @@ describe('zeromq faults: no consumer running', () => {
     expect(outcomes.slice(firstRefusal).every((outcome) => outcome === 'refused')).toBe(true);
   });
 
-  it('with immediate, rejects a command at the send timeout when no consumer is connected', async () => {
+  it('rejects a command after sendTimeoutMs when no consumer is connected (immediate by default)', async () => {
     const endpoint = `tcp://127.0.0.1:${await freePort()}`;
-    const producer = track(
-      new ZeroMQProducer({ commandEndpoint: endpoint, immediate: true, sendTimeoutMs: 150 }),
-    );
-    const error = await rejectionOf(producer.produce(Ping.create({ n: 1 })));
+    const producer = track(new ZeroMQProducer({ commandEndpoint: endpoint, sendTimeoutMs: 150 }));
+    const router = new CommandRouter();
+    router.route(Ping).to(producer);
+    const commandBus = new CommandBus();
+    commandBus.use(router);
+    const started = Date.now();
+    const error = await rejectionOf(commandBus.dispatch(Ping.create({ n: 1 })));
+    const elapsed = Date.now() - started;
     expect(isSwitchyardError(error, ErrorCode.TransportError)).toBe(true);
+    expect((error as { name?: unknown }).name).toBe('DispatchError');
+    expect(elapsed).toBeGreaterThanOrEqual(140);
+    expect(elapsed).toBeLessThan(3_000);
+    // Nothing was buffered for later: a consumer that comes up now receives nothing.
+    const receiving = receivingSide();
+    const consumer = track(new ZeroMQConsumer({ commandEndpoint: endpoint, ...receiving }));
+    await consumer.start();
+    await sleep(300);
+    expect(receiving.pings).toEqual([]);
   });
 });
 
@@ -195,7 +233,13 @@ describe('zeromq faults: consumer restarted', () => {
         break;
       }
     })().catch(() => undefined);
-    const producer = track(new ZeroMQProducer({ queryEndpoint: router.lastEndpoint! }));
+    const reported: { error: unknown; stage: string }[] = [];
+    const producer = track(
+      new ZeroMQProducer({
+        queryEndpoint: router.lastEndpoint!,
+        onError: (error, context) => reported.push({ error, stage: context.stage }),
+      }),
+    );
     const { queryBus } = sendingSide(producer);
     const results = await Promise.all([
       queryBus.dispatch(Slow.create({ delayMs: 0, tag: 'a' }), { timeoutMs: 5_000 }),
@@ -203,6 +247,8 @@ describe('zeromq faults: consumer restarted', () => {
     ]);
     expect(results).toEqual(['a', 'b']);
     await serve;
+    // The two swapped replies and the malformed one are reported, not silently dropped.
+    expect(reported.filter((entry) => entry.stage === 'reply')).toHaveLength(3);
   });
 });
 
@@ -218,19 +264,21 @@ describe('zeromq graceful close', () => {
     const closing = consumer.close();
     const late = await rejectionOf(queryBus.dispatch(Slow.create({ delayMs: 0, tag: 'late' })));
     expect(isSwitchyardError(late, ErrorCode.RemoteError)).toBe(true);
-    expect((rootOf(late) as { remoteCode?: string }).remoteCode).toBe(ErrorCode.TransportError);
+    expect((rootOf(late) as { remoteCode?: string }).remoteCode).toBe(ErrorCode.ProducerClosed);
     await expect(inFlight).resolves.toEqual({ tag: 'finishing' });
     await closing;
     expect(receiving.queries).toEqual(['finishing']);
   });
 
-  it('rejects queued and waiting messages on producer close, within the linger', async () => {
+  it('rejects queued and waiting messages on producer close, within closeTimeoutMs and the linger', async () => {
     const endpoint = `tcp://127.0.0.1:${await freePort()}`;
     const producer = new ZeroMQProducer({
       commandEndpoint: endpoint,
       queryEndpoint: endpoint,
+      immediate: false,
       sendHighWaterMark: 1,
       sendTimeoutMs: 60_000,
+      closeTimeoutMs: 100,
       lingerMs: 100,
     });
     const { queryBus } = sendingSide(producer);

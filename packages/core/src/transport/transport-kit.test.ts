@@ -41,7 +41,11 @@ describe('Lifecycle', () => {
     lifecycle.inFlight.enter();
     let drained: boolean | undefined;
     const started = Date.now();
-    await lifecycle.close({ release: (value) => void (drained = value) });
+    await lifecycle.close({
+      release: (value) => {
+        drained = value;
+      },
+    });
     expect(drained).toBe(false);
     expect(Date.now() - started).toBeLessThan(1_000);
   });
