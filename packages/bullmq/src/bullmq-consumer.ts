@@ -81,7 +81,6 @@ export class BullMQConsumer extends TransportConsumer<BullMQAddress> {
   #publisher: OpenedRedis | undefined;
   /** Set at close: the worker's pause, resolved once every job it fetched has finished. */
   #idle: Promise<void> | undefined;
-  #closeStarted = 0;
 
   constructor(options: BullMQConsumerOptions) {
     super('BullMQConsumer', 'bullmq', options, 1);
@@ -143,7 +142,6 @@ export class BullMQConsumer extends TransportConsumer<BullMQAddress> {
   protected stopIntake(): void {
     const worker = this.#worker;
     if (worker === undefined) return;
-    this.#closeStarted = Date.now();
     // Stops fetching at once; resolves once every job the worker fetched has finished — also one
     // fetched a moment ago that has not reached the processor (and the in-flight count) yet.
     this.#idle = worker.pause(false);
@@ -152,9 +150,9 @@ export class BullMQConsumer extends TransportConsumer<BullMQAddress> {
     });
   }
 
-  protected async release(drained: boolean): Promise<void> {
+  protected async release(drained: boolean, deadline: number): Promise<void> {
     if (this.#worker === undefined || this.#publisher === undefined) return;
-    const left = Math.max(0, this.lifecycle.closeTimeoutMs - (Date.now() - this.#closeStarted));
+    const left = Math.max(0, deadline - Date.now());
     const idle = drained && this.#idle !== undefined && (await fulfilledWithin(this.#idle, left));
     await this.#release(this.#worker, this.#publisher, !idle);
   }

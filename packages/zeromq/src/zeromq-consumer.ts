@@ -246,13 +246,12 @@ export class ZeroMQConsumer extends TransportConsumer<ZeroMQBoundEndpoints> {
    * Reads on until the command socket has been quiet for a moment — every command a producer
    * already handed over is read and handled, while the connections stay up (unbinding drops them,
    * with whatever is still on its way) — then unbinds it, so no producer can hand over more, and
-   * reads what arrived just before. Bounded by `closeTimeoutMs`. The query socket stays bound for
+   * reads what arrived just before. Within the close's deadline. The query socket stays bound for
    * the replies; queries arriving now are answered with `SWITCHYARD_PRODUCER_CLOSED`.
    */
-  protected async stopIntake(): Promise<void> {
+  protected async stopIntake(deadline: number): Promise<void> {
     const commands = this.#commands;
     if (commands === undefined) return;
-    const deadline = Date.now() + this.lifecycle.closeTimeoutMs;
     await commands.loop.idle(QUIET_MS, deadline);
     for (const endpoint of commands.endpoints) {
       try {

@@ -15,19 +15,25 @@ export interface LifecycleOptions {
   readonly closeTimeoutMs?: number | undefined;
 }
 
-/** What a component does at each step of its close. */
+/**
+ * What a component does at each step of its close. Both steps get the close's one deadline (ms
+ * since the epoch, `closeTimeoutMs` after `close()` was called): the whole close stays within it.
+ */
 export interface CloseSteps {
   /** Stop taking new work (unbind, pause fetching); work already taken goes on. */
-  stopIntake?(): void | Promise<void>;
-  /** Release everything; `drained` is false when work was still in flight at `closeTimeoutMs`. */
-  release(drained: boolean): void | Promise<void>;
+  stopIntake?(deadline: number): void | Promise<void>;
+  /**
+   * Release everything; `drained` is false when work was still in flight at the deadline (cut it
+   * off). Whatever the step still waits for must end by `deadline`.
+   */
+  release(drained: boolean, deadline: number): void | Promise<void>;
 }
 
 /**
  * Start once, close once, bounded: the lifecycle every producer and consumer shares. `start()` runs
  * the component's `open` once (a second call gets the same promise); `close()` stops intake, waits
- * for {@link inFlight} to drain up to `closeTimeoutMs`, then releases — once, a second call awaits
- * the first. Nothing starts in a constructor.
+ * for {@link inFlight} to drain, then releases — all within one deadline, `closeTimeoutMs` after the
+ * call — once: a second call awaits the first. Nothing starts in a constructor.
  */
 export class Lifecycle<Address> {
   /** Work in flight; `close()` waits for it to drain. */
@@ -108,11 +114,12 @@ export class Lifecycle<Address> {
   async #close(steps: CloseSteps): Promise<void> {
     const starting = this.#starting;
     this.#state = 'closing';
+    const deadline = Date.now() + this.closeTimeoutMs;
     if (starting !== undefined) await starting.catch(() => undefined);
     try {
-      await steps.stopIntake?.();
-      const drained = await this.inFlight.drained(this.closeTimeoutMs);
-      await steps.release(drained);
+      await steps.stopIntake?.(deadline);
+      const drained = await this.inFlight.drained(Math.max(0, deadline - Date.now()));
+      await steps.release(drained, deadline);
     } finally {
       this.#state = 'closed';
     }

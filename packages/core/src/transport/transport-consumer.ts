@@ -65,8 +65,8 @@ export abstract class TransportConsumer<Address = string> {
    */
   close(): Promise<void> {
     return this.lifecycle.close({
-      stopIntake: () => this.stopIntake(),
-      release: (drained) => this.release(drained),
+      stopIntake: (deadline) => this.stopIntake(deadline),
+      release: (drained, deadline) => this.release(drained, deadline),
     });
   }
 
@@ -87,10 +87,13 @@ export abstract class TransportConsumer<Address = string> {
 
   /** Binds, connects, subscribes: whatever starts the intake. */
   protected abstract open(): Promise<Address>;
-  /** Stops taking new messages; those taken go on. */
-  protected abstract stopIntake(): void | Promise<void>;
-  /** Releases sockets and connections; `drained` is false when handlers still ran at `closeTimeoutMs`. */
-  protected abstract release(drained: boolean): Promise<void>;
+  /** Stops taking new messages; those taken go on. `deadline`: the close's one deadline (ms since the epoch). */
+  protected abstract stopIntake(deadline: number): void | Promise<void>;
+  /**
+   * Releases sockets and connections; `drained` is false when handlers still ran at the close's
+   * `deadline` (ms since the epoch), by which whatever this step waits for must end.
+   */
+  protected abstract release(drained: boolean, deadline: number): Promise<void>;
 
   /**
    * Runs one delivery through the receive pipeline, counted in flight, and reports a failure to

@@ -7,9 +7,13 @@ import { InMemoryChannel } from '../in-memory/in-memory-channel.ts';
 import { InMemoryConsumer } from '../in-memory/in-memory-consumer.ts';
 import { InMemoryProducer } from '../in-memory/in-memory-producer.ts';
 import { CommandRouter } from '../plugins/command-router.ts';
+import { QueryRouter } from '../plugins/query-router.ts';
+import { QueryBus } from '../query-bus.ts';
 import { ErrorReporter } from './error-reporter.ts';
 import { failureOutcome } from './failure-outcome.ts';
 import { Lifecycle } from './lifecycle.ts';
+import type { ProducerWire } from './producer-wire.ts';
+import { TransportProducer } from './transport-producer.ts';
 
 const Big = defineCommand<{ blob: string }>('Big');
 const Ask = defineQuery<Record<string, never>, number>('Ask');
@@ -134,6 +138,26 @@ describe('TransportProducer (through the in-memory wire)', () => {
     await consumer.close();
     expect(errors).toHaveLength(1);
     expect(errors[0]).toMatchObject({ code: ErrorCode.ProducerClosed });
+  });
+});
+
+describe('TransportProducer with a blocked wire', () => {
+  it('a query without a caller timeout still ends at replyTimeoutMs while its send is blocked', async () => {
+    const blocked: ProducerWire<string> = {
+      capabilities: { replies: 'channel', confirmsHandling: false, durable: false },
+      open: async () => 'nowhere',
+      send: () => new Promise(() => {}), // no room, no peer: the send never completes
+      close: async () => {},
+    };
+    const producer = new TransportProducer('BlockedProducer', 'test', blocked, { replyTimeoutMs: 50 });
+    const router = new QueryRouter();
+    router.route(Ask).to(producer);
+    const bus = new QueryBus();
+    bus.use(router);
+    const started = Date.now();
+    await expect(bus.dispatch(Ask.create({}))).rejects.toMatchObject({ code: ErrorCode.Timeout });
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(producer.pendingReplies).toBe(0);
   });
 });
 

@@ -37,8 +37,6 @@ export interface TransportProducerOptions extends LifecycleOptions, ErrorReporti
 
 const DEFAULT_MAX_BYTES = 16 * 1024 * 1024;
 
-function ignore(): void {}
-
 /**
  * The one producer every transport shares: an adapter hands it a {@link ProducerWire} that moves
  * bytes, and it owns the semantics — refuse non-messages (`SWITCHYARD_INVALID_MESSAGE`) and
@@ -270,10 +268,18 @@ export class TransportProducer<Address = string> implements MessageProducer {
     } catch (error) {
       sent = Promise.reject(error);
     }
-    // A failed send rejects the query too, which takes it out of the pending replies.
-    return sent.then(ignore, (error: unknown) => {
-      pending.reject(message.id, error);
-      throw error;
+    // A failed send rejects the query too, which takes it out of the pending replies. A send still
+    // blocked (no room, no peer) when the query settles — its reply timeout, the caller giving up,
+    // close — no longer holds the dispatch: produce() settles with the query.
+    return new Promise<void>((resolve, reject) => {
+      sent.then(
+        () => resolve(),
+        (error: unknown) => {
+          pending.reject(message.id, error);
+          reject(error);
+        },
+      );
+      deferred.onSettled(resolve);
     });
   }
 
