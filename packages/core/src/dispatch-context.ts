@@ -48,6 +48,8 @@ export class DispatchContext implements PipelineState, HandlerContext {
   raceable = false;
   /** Why the dispatch was cut short (a `TimeoutError` or `AbortedError`), once it was. */
   cancelled: unknown = undefined;
+  /** A signal from outside the dispatch that the handlers' `signal` follows (see `handlerSignal`). */
+  handlerSignal: AbortSignal | undefined = undefined;
   #deferred: Deferred<unknown> | undefined;
   #abort: AbortController | undefined;
   #onCancel: ((reason: unknown) => void) | undefined;
@@ -76,11 +78,18 @@ export class DispatchContext implements PipelineState, HandlerContext {
    * never looks costs nothing.
    */
   get signal(): AbortSignal {
-    if (this.#abort === undefined) {
-      this.#abort = new AbortController();
-      if (this.cancelled !== undefined) this.#abort.abort(this.cancelled);
+    if (this.#abort !== undefined) return this.#abort.signal;
+    const outer = this.handlerSignal;
+    // Nothing can cut this dispatch short: the outer signal is the handler's signal as it is.
+    if (outer !== undefined && !this.raceable) return outer;
+    const controller = new AbortController();
+    this.#abort = controller;
+    if (this.cancelled !== undefined) controller.abort(this.cancelled);
+    else if (outer !== undefined) {
+      if (outer.aborted) controller.abort(outer.reason);
+      else outer.addEventListener('abort', () => controller.abort(outer.reason), { once: true });
     }
-    return this.#abort.signal;
+    return controller.signal;
   }
 
   /**

@@ -119,6 +119,24 @@ describe('dispatch timeouts, signals and deadlines on every bus', () => {
     expect(given[1]?.signal).toBeInstanceOf(AbortSignal);
   });
 
+  it('handlerSignal reaches the handler without cutting the dispatch short', async () => {
+    const seen: { aborted?: unknown } = {};
+    const router = new QueryRouter();
+    router.route(Ask).to(watching(seen));
+    const bus = new QueryBus();
+    bus.use(router);
+    const transport = new AbortController();
+    const pending = bus.dispatch(Ask.create({ ms: 1_000 }), { handlerSignal: transport.signal });
+    setTimeout(() => transport.abort(new Error('the caller went away')), 10);
+    await expect(pending).resolves.toBe('aborted'); // the handler stopped early; the dispatch still resolved
+    expect(seen.aborted).toEqual(new Error('the caller went away'));
+    // With a deadline too, both reach the handler's signal.
+    const both = new AbortController();
+    const bounded = bus.dispatch(Ask.create({ ms: 1_000 }), { handlerSignal: both.signal, timeoutMs: 2_000 });
+    setTimeout(() => both.abort(new Error('gone')), 10);
+    await expect(bounded).resolves.toBe('aborted');
+  });
+
   it('refuses a negative or non-finite timeout with a configuration error', async () => {
     const bus = new CommandBus();
     await expect(bus.dispatch(Work.create({ ms: 0 }), { timeoutMs: -1 })).rejects.toMatchObject({

@@ -13,6 +13,14 @@ export interface DispatchOptions {
    * @default undefined
    */
   readonly signal?: AbortSignal | undefined;
+  /**
+   * A signal handed on to the handlers (their `context.signal` fires with it) that does not bound
+   * the dispatch itself. Consumers pass the transport's "the caller went away" here: the handler
+   * can stop, and nothing waits for the answer anyway. Costs nothing unless a handler reads its
+   * signal.
+   * @default undefined
+   */
+  readonly handlerSignal?: AbortSignal | undefined;
 }
 
 /**

@@ -77,6 +77,7 @@ export abstract class MessageBus {
     const timeoutMs = options?.timeoutMs ?? this.#defaultTimeoutMs;
     const signal = options?.signal;
     const carried = deadlineOf(context.message);
+    if (options?.handlerSignal !== undefined) context.handlerSignal = options.handlerSignal;
     if (timeoutMs === undefined && signal === undefined && carried === undefined) return this.run(context);
     try {
       if (timeoutMs !== undefined) checkTimeout(timeoutMs, 'timeoutMs');

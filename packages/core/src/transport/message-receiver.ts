@@ -117,7 +117,8 @@ export class MessageReceiver {
     if (deadline !== undefined && deadline <= Date.now()) {
       return Promise.resolve(this.failed(new DeadlineExceededError(message.name, deadline), message));
     }
-    const options = signal === undefined ? undefined : { signal };
+    // The caller going away fires the handler's signal; it does not need to cut the dispatch short.
+    const options = signal === undefined ? undefined : { handlerSignal: signal };
     let dispatched: Promise<unknown>;
     try {
       switch (message.kind) {
