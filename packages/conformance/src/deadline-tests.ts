@@ -7,7 +7,7 @@ import type { Harness } from './transport-conformance.ts';
 import { sleep, waitFor } from './wait-for.ts';
 
 /** Deadlines travel with the message; the remote handler's signal fires when nobody waits any more. */
-export function registerDeadlineTests({ setup, timeout }: Harness): void {
+export function registerDeadlineTests({ setup, timeout, options }: Harness): void {
   describe('deadlines and cancellation', () => {
     it('never runs a query whose deadline passed while it waited behind a busy handler', {
       timeout,
@@ -62,5 +62,23 @@ export function registerDeadlineTests({ setup, timeout }: Harness): void {
       await waitFor(() => recorded.signals.has('abort'), 5_000, "the remote handler's signal");
       expect(recorded.signals.get('abort')! - abortedAt).toBeLessThan(2_500);
     });
+
+    it.skipIf(options.cancelsRemoteHandler === false)(
+      "fires the remote handler's signal within a second of an abort, with no deadline at all",
+      { timeout },
+      async () => {
+        const { recorded, sender } = await setup();
+        const controller = new AbortController();
+        const pending = sender.queryBus.dispatch(Fixtures.Watch.create({ tag: 'abort only', maxMs: 5_000 }), {
+          signal: controller.signal,
+        });
+        await waitFor(() => recorded.runs.get(Fixtures.Watch.name) === 1, 10_000, 'the handler to start');
+        const abortedAt = Date.now();
+        controller.abort();
+        expectFailure(await rejectionOf(pending), { code: ErrorCode.Aborted });
+        await waitFor(() => recorded.signals.has('abort only'), 3_000, "the remote handler's signal");
+        expect(recorded.signals.get('abort only')! - abortedAt).toBeLessThan(1_000);
+      },
+    );
   });
 }

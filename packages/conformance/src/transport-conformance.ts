@@ -81,6 +81,13 @@ export interface TransportConformanceOptions {
   readonly testTimeoutMs?: number;
   /** How many queries the concurrency test keeps in flight at once. @default 2_000 */
   readonly concurrentQueries?: number;
+  /**
+   * The transport tells the consumer at once when a caller aborts (HTTP: the request is cancelled;
+   * ZeroMQ: a cancel frame; in-memory: the signal itself), so the remote handler's `signal` fires
+   * within a second of the abort. `false` (BullMQ): it fires at the deadline instead.
+   * @default true
+   */
+  readonly cancelsRemoteHandler?: boolean;
 }
 
 /** What `setup` returns to a test. */
