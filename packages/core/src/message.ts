@@ -120,11 +120,16 @@ export const RECEIVED_FROM = 'switchyard.receivedFrom';
 
 /** The transport a message arrived from, or `undefined` if it was dispatched locally. */
 export function receivedFrom(message: unknown): string | undefined {
+  const value = metadataValue(message, RECEIVED_FROM);
+  return typeof value === 'string' ? value : undefined;
+}
+
+/** One metadata value of anything shaped like a message (never trusts the shape). */
+function metadataValue(message: unknown, key: string): unknown {
   if (typeof message !== 'object' || message === null) return undefined;
   const metadata = (message as { metadata?: unknown }).metadata;
   if (typeof metadata !== 'object' || metadata === null) return undefined;
-  const value = (metadata as Record<string, unknown>)[RECEIVED_FROM];
-  return typeof value === 'string' ? value : undefined;
+  return (metadata as Record<string, unknown>)[key];
 }
 
 /**
@@ -137,9 +142,6 @@ export const DEADLINE = 'switchyard.deadline';
 
 /** The deadline a message carries (see {@link DEADLINE}), or `undefined`. */
 export function deadlineOf(message: unknown): number | undefined {
-  if (typeof message !== 'object' || message === null) return undefined;
-  const metadata = (message as { metadata?: unknown }).metadata;
-  if (typeof metadata !== 'object' || metadata === null) return undefined;
-  const value = (metadata as Record<string, unknown>)[DEADLINE];
+  const value = metadataValue(message, DEADLINE);
   return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
 }
