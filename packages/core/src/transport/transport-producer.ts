@@ -204,32 +204,13 @@ export class TransportProducer<Address = string> implements MessageProducer {
     } catch (error) {
       sent = Promise.reject(error);
     }
-    if (deferred !== undefined) {
-      // An inline reply: the answer to the send is the reply.
-      return sent.then(
-        (data) => {
-          inFlight.leave();
-          this.#settleInline(outgoing.message, data, deferred);
-        },
-        (error: unknown) => {
-          inFlight.leave();
-          throw error;
-        },
-      );
-    }
-    if (!this.#wire.capabilities.confirmsHandling) {
-      return sent.then(
-        () => inFlight.leave(),
-        (error: unknown) => {
-          inFlight.leave();
-          throw error;
-        },
-      );
-    }
+    const confirms = this.#wire.capabilities.confirmsHandling;
     return sent.then(
       (data) => {
         inFlight.leave();
-        if (data !== undefined) this.#checkConfirmation(outgoing.message, data);
+        // An inline reply — the answer to the send — settles a query, or fails a confirmed command.
+        if (deferred !== undefined) this.#settleInline(outgoing.message, data, deferred);
+        else if (confirms && data !== undefined) this.#checkConfirmation(outgoing.message, data);
       },
       (error: unknown) => {
         inFlight.leave();
@@ -242,10 +223,8 @@ export class TransportProducer<Address = string> implements MessageProducer {
   #sendQuery(outgoing: OutgoingMessage, deferred: Deferred<unknown>): Promise<void> {
     const message = outgoing.message;
     const pending = this.#pending!;
-    const remaining = outgoing.deadline === undefined ? this.#replyTimeoutMs : outgoing.deadline - Date.now();
-    if (
-      !pending.add(message.id, message.name, deferred, Math.max(0, Math.min(this.#replyTimeoutMs, remaining)))
-    ) {
+    // replyTimeoutMs, cut to the time left before the deadline (see produce).
+    if (!pending.add(message.id, message.name, deferred, outgoing.replyTimeoutMs)) {
       return Promise.resolve(); // a duplicate id: the deferred was rejected
     }
     const inFlight = this.#lifecycle.inFlight;
