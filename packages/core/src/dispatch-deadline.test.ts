@@ -69,6 +69,23 @@ describe('dispatch timeouts, signals and deadlines on every bus', () => {
     expect(ran).toBe(1);
   });
 
+  it('a query whose signal is already aborted runs no finder', async () => {
+    let ran = 0;
+    const router = new QueryRouter();
+    router.route(Ask).to(() => {
+      ran++;
+      return 'answered';
+    });
+    const bus = new QueryBus();
+    bus.use(router);
+    const aborted = new AbortController();
+    aborted.abort();
+    await expect(bus.dispatch(Ask.create({ ms: 0 }), { signal: aborted.signal })).rejects.toMatchObject({
+      code: ErrorCode.Aborted,
+    });
+    expect(ran).toBe(0);
+  });
+
   it('a query handler sees the caller abort through its signal', async () => {
     const seen: { aborted?: unknown } = {};
     const router = new QueryRouter();

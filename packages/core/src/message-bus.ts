@@ -112,8 +112,8 @@ export abstract class MessageBus {
       const remaining = Math.max(0, deadline - Date.now());
       timer = setTimeout(() => context.cancel(new TimeoutError(label(), timeoutMs ?? remaining)), remaining);
     }
-    if (context.cancelled !== undefined && this.kind !== 'query') {
-      // Aborted before it started: no handler runs.
+    if (context.cancelled !== undefined) {
+      // Aborted before it started: no handler runs, nothing is sent.
       clearTimeout(timer);
       return Promise.reject(new DispatchError(context.cancelled, label(), 'initialize'));
     }
