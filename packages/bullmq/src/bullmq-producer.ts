@@ -45,7 +45,8 @@ export interface BullMQProducerOptions extends TransportProducerOptions {
    * Longest wait for Redis to take a batch of jobs — or, in `start()`, to connect and subscribe the
    * reply channel — before the dispatches (or `start()`) reject with `SWITCHYARD_TRANSPORT_ERROR`.
    * A job may have been queued all the same: resending the same message cannot queue it twice.
-   * @default 10_000
+   * The same option and default as ZeroMQ's.
+   * @default 5_000
    */
   readonly sendTimeoutMs?: number | undefined;
   /** Most jobs in one `addBulk`; a larger same-tick burst goes in several batches at once. @default 100 */

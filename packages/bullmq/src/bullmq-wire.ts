@@ -65,7 +65,7 @@ export class BullMQWire implements ProducerWire<BullMQAddress> {
     }
     const attempts = checkOption('BullMQProducer', 'attempts', options.attempts, 3, 'whole');
     checkOption('BullMQProducer', 'maxBatchSize', options.maxBatchSize, 100, 'whole');
-    checkOption('BullMQProducer', 'sendTimeoutMs', options.sendTimeoutMs, 10_000, 'positive');
+    checkOption('BullMQProducer', 'sendTimeoutMs', options.sendTimeoutMs, 5_000, 'positive');
     const delay = checkOption('BullMQProducer', 'delay', options.delay, 0, 'non-negative');
     this.#options = options;
     const kept = { removeOnFail: options.removeOnFail ?? false, ...(priority === 0 ? {} : { priority }) };
@@ -85,7 +85,7 @@ export class BullMQWire implements ProducerWire<BullMQAddress> {
   }
 
   async open(channel: WireChannel): Promise<BullMQAddress> {
-    const { queue: given, prefix, sendTimeoutMs = 10_000 } = this.#options;
+    const { queue: given, prefix, sendTimeoutMs = 5_000 } = this.#options;
     const connection = (given?.opts.connection as RedisConnection | undefined) ??
       this.#options.connection ?? { host: '127.0.0.1', port: 6379 };
     const redis = given ? undefined : openRedis(connection, FAIL_FAST);

@@ -34,7 +34,11 @@ export interface HttpConsumerOptions extends TransportConsumerOptions {
    * @default '127.0.0.1'
    */
   readonly host?: string | undefined;
-  /** Largest request body accepted; a larger one is answered 413 without being buffered. @default 1_048_576 (1 MiB) */
+  /**
+   * Largest request body accepted; a larger one is answered 413 without being buffered. The
+   * producer's `maxMessageBytes` has the same default, so it refuses such a message at the sender.
+   * @default 1_048_576 (1 MiB)
+   */
   readonly maxMessageBytes?: number | undefined;
   /** Decides whether a request may reach the buses (see `bearerAuth`, `hmacAuth`). @default undefined — no auth */
   readonly auth?: AuthHook | undefined;

@@ -4,7 +4,18 @@ import { HttpWire, type HttpWireOptions } from './http-wire.ts';
 export type { RetryOptions } from './http-wire.ts';
 
 /** Options of the {@link HttpProducer}: the HTTP ones, plus core's producer options (`replyTimeoutMs`, `maxMessageBytes`, `closeTimeoutMs`, `codec`, `onError`, `logger`). */
-export interface HttpProducerOptions extends TransportProducerOptions, HttpWireOptions {}
+export interface HttpProducerOptions extends TransportProducerOptions, HttpWireOptions {
+  /**
+   * Largest encoded message sent; a larger one rejects at the sender with
+   * `SWITCHYARD_PAYLOAD_TOO_LARGE` instead of a 413 from the consumer. Keep it equal to the
+   * consumer's `maxMessageBytes`.
+   * @default 1_048_576 (1 MiB, the consumer's default)
+   */
+  readonly maxMessageBytes?: number | undefined;
+}
+
+/** The consumer's default body limit, so the producer refuses at the sender what it would refuse. */
+const DEFAULT_MAX_MESSAGE_BYTES = 1024 * 1024;
 
 /**
  * Sends messages to an {@link HttpConsumer} with undici (`Pool` + `request`, keep-alive). Commands
@@ -22,6 +33,9 @@ export interface HttpProducerOptions extends TransportProducerOptions, HttpWireO
  */
 export class HttpProducer extends TransportProducer<string> {
   constructor(options: HttpProducerOptions) {
-    super('HttpProducer', 'http', new HttpWire(options), options);
+    super('HttpProducer', 'http', new HttpWire(options), {
+      ...options,
+      maxMessageBytes: options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
+    });
   }
 }

@@ -122,6 +122,17 @@ describe('http consumer: bad input', () => {
     await expectStillServing(url);
   });
 
+  it('refuses at the producer what the consumer would answer 413 (the same 1 MiB default)', async () => {
+    const { url, handled } = await consumerFor();
+    const producer = new HttpProducer({ url });
+    closers.push(() => producer.close());
+    const error = await rejectionOf(
+      producer.produce(Fixtures.Command.create({ text: 'x'.repeat(1024 * 1024) })),
+    );
+    expect(isSwitchyardError(error, ErrorCode.PayloadTooLarge)).toBe(true);
+    expect(handled).toHaveLength(0);
+  });
+
   it('answers 413 for a body over a configured limit', async () => {
     const { url } = await consumerFor({ maxMessageBytes: 1024 });
     const body = JSON.stringify(commandEnvelope({ payload: { text: 'x'.repeat(2_000) } }));
