@@ -1,6 +1,8 @@
 import {
   type AnyMessage,
   ConfigurationError,
+  ErrorReporter,
+  type ErrorReportingOptions,
   JsonCodec,
   type MessageCodec,
   type WireData,
@@ -9,8 +11,11 @@ import { type ConnectionOptions, type Job, Queue } from 'bullmq';
 import { fromJobData } from './job-data.ts';
 import { isRedisClient, type RedisConnection } from './redis-connection.ts';
 
-/** Options of {@link DeadLetters}: the queue whose failed set to manage. */
-export interface DeadLettersOptions {
+/**
+ * Options of {@link DeadLetters}: the queue whose failed set to manage. Redis errors go to
+ * `onError` (stage `'connection'`), else to `logger`.
+ */
+export interface DeadLettersOptions extends ErrorReportingOptions {
   /** The queue name (the producer's and consumer's `queueName`). Required unless `queue` is given. */
   readonly queueName?: string | undefined;
   /** BullMQ key prefix, as on the producer and consumer. @default 'bull' */
@@ -59,31 +64,38 @@ export interface DeadLetter {
  * await deadLetters.close();
  */
 export class DeadLetters {
-  readonly #queue: Queue;
-  readonly #owned: boolean;
+  readonly #options: DeadLettersOptions;
   readonly #codec: MessageCodec;
+  readonly #errors: ErrorReporter;
+  #opened: Queue | undefined;
 
+  /** Checks the options; connects nothing — the first call does. */
   constructor(options: DeadLettersOptions) {
+    if (options.queue === undefined && (options.queueName === undefined || options.queueName.length === 0)) {
+      throw new ConfigurationError('DeadLetters: give a queueName (with a connection) or an existing queue');
+    }
+    this.#options = options;
     this.#codec = options.codec ?? new JsonCodec();
-    if (options.queue !== undefined) {
-      this.#queue = options.queue;
-      this.#owned = false;
-    } else {
-      if (options.queueName === undefined || options.queueName.length === 0) {
-        throw new ConfigurationError(
-          'DeadLetters: give a queueName (with a connection) or an existing queue',
-        );
-      }
+    this.#errors = new ErrorReporter('DeadLetters', 'bullmq', options);
+  }
+
+  /** The queue: the one given, or one opened on first use. */
+  get #queue(): Queue {
+    if (this.#opened !== undefined) return this.#opened;
+    const options = this.#options;
+    let queue = options.queue;
+    if (queue === undefined) {
       const connection = options.connection ?? { host: '127.0.0.1', port: 6379 };
-      this.#queue = new Queue(options.queueName, {
+      queue = new Queue(options.queueName!, {
         connection: (isRedisClient(connection) || typeof connection !== 'string'
           ? connection
           : { url: connection }) as ConnectionOptions,
         ...(options.prefix === undefined ? {} : { prefix: options.prefix }),
       });
-      this.#owned = true;
+      queue.on('error', (error) => this.#errors.report(error, 'connection'));
     }
-    this.#queue.on('error', () => undefined);
+    this.#opened = queue;
+    return queue;
   }
 
   /** How many failed jobs there are. */
@@ -149,7 +161,7 @@ export class DeadLetters {
 
   /** Closes the queue this object created (not one passed in). */
   async close(): Promise<void> {
-    if (this.#owned) await this.#queue.close();
+    if (this.#options.queue === undefined) await this.#opened?.close();
   }
 
   /**

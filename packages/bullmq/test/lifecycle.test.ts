@@ -53,9 +53,15 @@ describe('BullMQ lifecycle', () => {
       startTimeoutMs: 300,
       onError: (error) => reported.push(error),
     });
+    const deadLetters = new DeadLetters({
+      queueName: 'unreachable',
+      connection,
+      onError: (error) => reported.push(error),
+    });
     try {
       await sleep(200);
       expect(server.connections()).toBe(0);
+      await deadLetters.close(); // never used: never connected
       expect(producer.state).toBe('new');
       expect(consumer.state).toBe('new');
       expect(() => producer.queue).toThrow(ConfigurationError);
