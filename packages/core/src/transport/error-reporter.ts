@@ -89,6 +89,8 @@ export class ErrorReporter {
   readonly #onError: ErrorHook | undefined;
   readonly #component: string;
   readonly #transport: string;
+  /** The last connection error logged, to collapse a reconnect loop's identical errors. */
+  #lastConnection: { text: string; at: number; repeats: number } | undefined;
 
   constructor(component: string, transport: string, options: ErrorReportingOptions) {
     this.#component = component;
@@ -118,7 +120,35 @@ export class ErrorReporter {
         this.#log({ ...context, err: hookError }, `${this.#component}: the onError hook threw`);
       }
     }
-    this.#log({ ...context, err: error }, `${this.#component}: ${describe(error)}`);
+    const text = describe(error);
+    if (stage === 'connection' && this.#repeated(text)) return;
+    this.#log({ ...context, err: error }, `${this.#component}: ${text}`);
+  }
+
+  /**
+   * A client that reconnects in a loop reports the same error on every attempt: the logger gets the
+   * first, then one line per minute saying how often it repeated. (`onError` gets every one.)
+   */
+  #repeated(text: string): boolean {
+    const now = Date.now();
+    const last = this.#lastConnection;
+    if (last !== undefined && last.text === text && now - last.at < REPEAT_WINDOW_MS) {
+      last.repeats++;
+      return true;
+    }
+    if (last !== undefined && last.repeats > 0) {
+      this.#log(
+        {
+          component: this.#component,
+          transport: this.#transport,
+          stage: 'connection',
+          repeats: last.repeats,
+        },
+        `${this.#component}: "${last.text}" repeated ${last.repeats} more time(s)`,
+      );
+    }
+    this.#lastConnection = { text, at: now, repeats: 0 };
+    return false;
   }
 
   #log(context: object, message: string): void {
@@ -129,6 +159,9 @@ export class ErrorReporter {
     }
   }
 }
+
+/** How long identical connection errors are collapsed into one logged line. */
+const REPEAT_WINDOW_MS = 60_000;
 
 function describe(error: unknown): string {
   if (error instanceof Error) {

@@ -186,6 +186,23 @@ describe('ErrorReporter', () => {
     new ErrorReporter('Thing', 'test', { logger }).report(new Error('c'), 'connection');
     expect(logged).toHaveLength(3); // the hook's own failure, the error it could not take, and the unhooked one
   });
+
+  it('collapses identical connection errors in the log (a reconnect loop), but hands onError every one', () => {
+    const logged: unknown[] = [];
+    const logger = { debug() {}, info() {}, warn() {}, error: (context: object) => logged.push(context) };
+    const reporter = new ErrorReporter('Thing', 'test', { logger });
+    for (let attempt = 0; attempt < 5; attempt++) reporter.report(new Error('ECONNREFUSED'), 'connection');
+    reporter.report(new Error('something else'), 'connection');
+    reporter.report(new Error('a message failed'), 'receive');
+    reporter.report(new Error('a message failed'), 'receive');
+    // The first refusal, how often it repeated, the other connection error, both receive failures.
+    expect(logged).toHaveLength(5);
+    expect(logged[1]).toMatchObject({ repeats: 4 });
+    const hooked: unknown[] = [];
+    const withHook = new ErrorReporter('Thing', 'test', { onError: (error) => hooked.push(error), logger });
+    for (let attempt = 0; attempt < 5; attempt++) withHook.report(new Error('ECONNREFUSED'), 'connection');
+    expect(hooked).toHaveLength(5);
+  });
 });
 
 describe('JsonCodec pollution guards', () => {
