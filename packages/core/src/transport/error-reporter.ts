@@ -41,7 +41,8 @@ export interface ErrorReportingOptions {
    */
   readonly onError?: ErrorHook | undefined;
   /**
-   * Receives every background failure (`error`) when there is no `onError`, and lifecycle events
+   * Receives every background failure (`error`) when there is no `onError` — identical connection
+   * errors of a reconnect loop collapsed into the first and a count — and lifecycle events
    * (`debug`). Pass your pino logger.
    * @default a logger that writes errors to `console.error` and drops the rest
    */
