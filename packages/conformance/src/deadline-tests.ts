@@ -13,7 +13,7 @@ export function registerDeadlineTests({ setup, timeout, options }: Harness): voi
       timeout,
     }, async () => {
       const { recorded, sender } = await setup({ oneAtATime: true });
-      const busy = sender.queryBus.dispatch(Fixtures.Slow.create({ delayMs: 1_500, tag: 'busy' }));
+      const busy = sender.queryBus.dispatch(Fixtures.Slow.create({ delayMs: 2_000, tag: 'busy' }));
       await waitFor(() => recorded.runs.get(Fixtures.Slow.name) === 1, 10_000, 'the busy handler to start');
       const error = await rejectionOf(
         sender.queryBus.dispatch(Fixtures.Counted.create({ tag: 'too late' }), { timeoutMs: 500 }),
