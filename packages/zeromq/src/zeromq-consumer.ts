@@ -1,6 +1,7 @@
 import {
   type AnyMessage,
   ConfigurationError,
+  checkOption,
   DecodeError,
   ProducerClosedError,
   type ReceiveResult,
@@ -15,12 +16,7 @@ import { SocketWriter } from './socket-writer.ts';
 import { isCurveKey } from './z85.ts';
 import { type ZapDecision, ZapHandler } from './zap-handler.ts';
 import { type Endpoints, endpointList, type ZeroMQBoundEndpoints } from './zeromq-endpoints.ts';
-import {
-  type SocketTuning,
-  tuningOf,
-  wholeNumber,
-  type ZeroMQSocketOptions,
-} from './zeromq-socket-options.ts';
+import { type SocketTuning, tuningOf, type ZeroMQSocketOptions } from './zeromq-socket-options.ts';
 
 /** CURVE keys of a consumer (the server side). */
 export interface ZeroMQCurveServerOptions {
@@ -167,15 +163,23 @@ export class ZeroMQConsumer extends TransportConsumer<ZeroMQBoundEndpoints> {
     }
     this.#curve = curve;
     this.#tuning = tuningOf(options, COMPONENT);
-    this.#receiveHighWaterMark = wholeNumber(
+    this.#receiveHighWaterMark = checkOption(
+      COMPONENT,
+      'receiveHighWaterMark',
       options.receiveHighWaterMark,
       1_000,
-      'receiveHighWaterMark',
-      COMPONENT,
+      'count',
     );
-    this.#sendHighWaterMark = wholeNumber(options.sendHighWaterMark, 1_000, 'sendHighWaterMark', COMPONENT);
+    this.#sendHighWaterMark = checkOption(
+      COMPONENT,
+      'sendHighWaterMark',
+      options.sendHighWaterMark,
+      1_000,
+      'count',
+    );
     const maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
-    if (maxMessageBytes !== -1) wholeNumber(maxMessageBytes, 0, 'maxMessageBytes (or -1)', COMPONENT, 1);
+    if (maxMessageBytes !== -1)
+      checkOption(COMPONENT, 'maxMessageBytes (or -1)', maxMessageBytes, 0, 'whole');
     this.#maxMessageBytes = maxMessageBytes;
   }
 

@@ -1,4 +1,4 @@
-import { ConfigurationError } from '@switchyard/core';
+import { checkOption } from '@switchyard/core';
 
 /** Socket tuning shared by the producer and the consumer. Every option is applied before connect/bind. */
 export interface ZeroMQSocketOptions {
@@ -39,32 +39,24 @@ export interface SocketTuning {
 /** Checks the tuning options (`ConfigurationError` for a bad one) and fills in the defaults. */
 export function tuningOf(options: ZeroMQSocketOptions, component: string): SocketTuning {
   return {
-    linger: wholeNumber(options.lingerMs, 1_000, 'lingerMs', component),
-    heartbeatInterval: wholeNumber(options.heartbeatIntervalMs, 10_000, 'heartbeatIntervalMs', component),
-    heartbeatTimeout: wholeNumber(options.heartbeatTimeoutMs, 30_000, 'heartbeatTimeoutMs', component),
+    linger: checkOption(component, 'lingerMs', options.lingerMs, 1_000, 'count'),
+    heartbeatInterval: checkOption(
+      component,
+      'heartbeatIntervalMs',
+      options.heartbeatIntervalMs,
+      10_000,
+      'count',
+    ),
+    heartbeatTimeout: checkOption(
+      component,
+      'heartbeatTimeoutMs',
+      options.heartbeatTimeoutMs,
+      30_000,
+      'count',
+    ),
     heartbeatTimeToLive: Math.min(
-      wholeNumber(options.heartbeatTtlMs, 30_000, 'heartbeatTtlMs', component),
+      checkOption(component, 'heartbeatTtlMs', options.heartbeatTtlMs, 30_000, 'count'),
       6_553_500,
     ),
   };
-}
-
-/**
- * `value` (or `fallback` when it is undefined), checked to be a whole number ≥ `min`; throws
- * `ConfigurationError` naming the option otherwise.
- */
-export function wholeNumber(
-  value: number | undefined,
-  fallback: number,
-  option: string,
-  component: string,
-  min = 0,
-): number {
-  const chosen = value ?? fallback;
-  if (!Number.isSafeInteger(chosen) || chosen < min) {
-    throw new ConfigurationError(
-      `${component}: ${option} must be a whole number >= ${min}, got ${String(chosen)}`,
-    );
-  }
-  return chosen;
 }

@@ -1,6 +1,7 @@
 import {
   BackpressureError,
   ConfigurationError,
+  checkOption,
   DecodeError,
   type OutgoingMessage,
   type ProducerWire,
@@ -16,7 +17,7 @@ import { SocketWriter } from './socket-writer.ts';
 import { isCurveKey } from './z85.ts';
 import { endpointList, type ZeroMQConnectedEndpoints } from './zeromq-endpoints.ts';
 import type { ZeroMQProducerOptions } from './zeromq-producer.ts';
-import { type SocketTuning, tuningOf, wholeNumber } from './zeromq-socket-options.ts';
+import { type SocketTuning, tuningOf } from './zeromq-socket-options.ts';
 
 const COMPONENT = 'ZeroMQProducer';
 
@@ -80,11 +81,21 @@ export class ZeroMQWire implements ProducerWire<ZeroMQConnectedEndpoints> {
       );
     }
     this.#immediate = options.immediate ?? true;
-    this.#sendTimeoutMs = wholeNumber(options.sendTimeoutMs, 5_000, 'sendTimeoutMs', COMPONENT, -1);
-    this.#maxQueuedSends = wholeNumber(options.maxQueuedSends, 10_000, 'maxQueuedSends', COMPONENT);
+    // -1 waits for ever, 0 rejects at once.
+    this.#sendTimeoutMs =
+      options.sendTimeoutMs === -1
+        ? -1
+        : checkOption(COMPONENT, 'sendTimeoutMs', options.sendTimeoutMs, 5_000, 'count');
+    this.#maxQueuedSends = checkOption(COMPONENT, 'maxQueuedSends', options.maxQueuedSends, 10_000, 'count');
     this.#socketOptions = {
       ...tuningOf(options, COMPONENT),
-      sendHighWaterMark: wholeNumber(options.sendHighWaterMark, 1_000, 'sendHighWaterMark', COMPONENT),
+      sendHighWaterMark: checkOption(
+        COMPONENT,
+        'sendHighWaterMark',
+        options.sendHighWaterMark,
+        1_000,
+        'count',
+      ),
       ...(curve === undefined
         ? {}
         : {
