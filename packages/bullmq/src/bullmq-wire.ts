@@ -134,6 +134,19 @@ export class BullMQWire implements ProducerWire<BullMQAddress> {
     return adder.add(job, signal, expectsReply);
   }
 
+  /**
+   * A query whose caller stopped waiting (abort, timeout, close): if no worker took its job yet, the
+   * job is removed and never runs. A job a worker already runs is locked, so BullMQ leaves it (and
+   * answers 0); its handler's signal fires at the deadline.
+   */
+  cancel({ message, expectsReply }: OutgoingMessage): void {
+    const opened = this.#opened;
+    if (opened === undefined || !expectsReply) return;
+    opened.queue
+      .remove(toJobId(message.id))
+      .catch((error: unknown) => opened.channel.report(error, 'connection'));
+  }
+
   async close(drained: boolean): Promise<void> {
     if (this.#opened === undefined) return;
     if (!drained) this.#opened.adder.cutOff();

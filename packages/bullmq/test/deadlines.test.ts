@@ -81,18 +81,20 @@ describe('deadlines over BullMQ', () => {
       await commandSender.dispatch(charge, { timeoutMs: 300 }).catch(() => undefined);
 
       await expect(busy).resolves.toBe('done');
+      // The query's job was removed when its caller timed out; the command is refused as expired.
       await waitFor(
-        () => reported.filter((entry) => entry.context.failure === 'expired').length === 2,
+        () => reported.filter((entry) => entry.context.failure === 'expired').length === 1,
         10_000,
-        'both expired messages to be refused',
+        'the expired command to be refused',
       );
       await sleep(300); // the expired query would run now, if anything still held it
       expect(countedRuns).toBe(0);
       expect(charged).toBe(0);
+      expect(await producer.queue.getJob(late.id)).toBeUndefined();
       for (const { error: refused, context } of reported) {
         expect(isSwitchyardError(refused, ErrorCode.DeadlineExceeded)).toBe(true);
         expect(context.stage).toBe('receive');
-        expect([late.id, charge.id]).toContain(context.messageId);
+        expect(context.messageId).toBe(charge.id);
         expect((context.job as Job).id).toBe(context.messageId);
       }
       // Refused, reported and done with: no retry, no dead letter.
@@ -103,6 +105,22 @@ describe('deadlines over BullMQ', () => {
       // The next query with time to spare runs normally.
       await expect(sender.dispatch(Counted.create({}), { timeoutMs: 5_000 })).resolves.toBe('ran');
       expect(countedRuns).toBe(1);
+
+      // A query aborted without any deadline while it waits behind a busy worker never runs either.
+      const busyAgain = sender.dispatch(Busy.create({ ms: 1_000 }));
+      await waitFor(() => busyRuns === 2, 10_000, 'the busy handler to start again');
+      const controller = new AbortController();
+      const abandoned = Counted.create({});
+      const aborted = sender
+        .dispatch(abandoned, { signal: controller.signal })
+        .catch((reason: unknown) => reason);
+      await sleep(100); // its job is in Redis now
+      controller.abort();
+      expect(isSwitchyardError(await aborted, ErrorCode.Aborted)).toBe(true);
+      await expect(busyAgain).resolves.toBe('done');
+      await sleep(300);
+      expect(countedRuns).toBe(1);
+      expect(await producer.queue.getJob(abandoned.id)).toBeUndefined();
     } finally {
       await producer.close();
       await consumer.close();
