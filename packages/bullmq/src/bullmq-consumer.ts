@@ -172,22 +172,16 @@ export class BullMQConsumer extends TransportConsumer<BullMQAddress> {
     try {
       const data = fromJobData(job.data);
       replyTo = data.replyTo;
-      result = await this.receiver.receive(data.envelope);
+      result = await this.handle(data.envelope, undefined, { job });
     } catch (error) {
       result = this.receiver.failed(error); // job data that is not ours
+      if (!result.ok) this.reportFailure(result, { job });
     }
     const answered = replyTo !== undefined && result.reply !== undefined;
     if (answered) await this.#reply(replyTo!, result.reply!, job);
     if (result.ok) return;
-    const { error, outcome, failure, message } = result;
-    this.errors.report(error, 'receive', {
-      messageId: message?.id,
-      messageName: message?.name,
-      failure,
-      job,
-    });
-    const fate = jobFate(outcome, job, answered);
-    if (fate !== 'complete') throw fateError(fate, error);
+    const fate = jobFate(result.outcome, job, answered);
+    if (fate !== 'complete') throw fateError(fate, result.error);
   }
 
   async #reply(channel: string, reply: Reply, job: Job): Promise<void> {

@@ -70,11 +70,10 @@ export class InMemoryConsumer extends TransportConsumer<string> {
   }
 
   async #run(delivery: InMemoryDelivery): Promise<void> {
-    const result = await this.receiver.receive(delivery.data, delivery.signal);
+    const result = await this.handle(delivery.data, delivery.signal);
     if (delivery.reply !== undefined && result.reply !== undefined) {
       delivery.reply(this.receiver.encodeReply(result.reply));
     }
-    if (!result.ok) this.reportFailure(result);
     this.#running--;
     this.lifecycle.inFlight.leave();
     this.#pump();

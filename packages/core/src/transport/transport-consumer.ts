@@ -96,28 +96,36 @@ export abstract class TransportConsumer<Address = string> {
   protected abstract release(drained: boolean, deadline: number): Promise<void>;
 
   /**
-   * Runs one delivery through the receive pipeline, counted in flight, and reports a failure to
-   * `onError`/the logger. Never rejects. `signal`: the transport's "the caller went away".
+   * Runs one delivery through the receive pipeline and reports a failure to `onError`/the logger,
+   * with `detail` in its context (e.g. BullMQ's `job`). Never rejects. `signal`: the transport's
+   * "the caller went away". Count the delivery with {@link track} around it and the reply, so a
+   * closing consumer waits for both.
    */
-  protected handle(data: WireData, signal?: AbortSignal): Promise<ReceiveResult> {
-    this.#enter();
+  protected handle(
+    data: WireData,
+    signal?: AbortSignal,
+    detail?: Readonly<Record<string, unknown>>,
+  ): Promise<ReceiveResult> {
     return this.receiver.receive(data, signal).then((result) => {
-      this.#leave();
-      if (!result.ok) this.reportFailure(result);
+      if (!result.ok) this.reportFailure(result, detail);
       return result;
     });
   }
 
-  /** Counts a piece of work the adapter runs itself (e.g. after its own decode step). */
+  /** Counts a delivery in flight while `work` (receiving it, replying) runs; returns `work`. */
   protected track<T>(work: Promise<T>): Promise<T> {
-    this.#enter();
-    work.then(this.#leaveBound, this.#leaveBound);
+    this.lifecycle.inFlight.enter();
+    work.then(this.#leave, this.#leave);
     return work;
   }
 
-  /** Reports a failed delivery with its message id and name. */
-  protected reportFailure(result: Extract<ReceiveResult, { ok: false }>): void {
+  /** Reports a failed delivery with its message id and name, and any transport `detail`. */
+  protected reportFailure(
+    result: Extract<ReceiveResult, { ok: false }>,
+    detail?: Readonly<Record<string, unknown>>,
+  ): void {
     this.errors.report(result.error, 'receive', {
+      ...detail,
       messageId: result.message?.id,
       messageName: result.message?.name,
       failure: result.failure,
@@ -143,14 +151,8 @@ export abstract class TransportConsumer<Address = string> {
     freed?.();
   }
 
-  #enter(): void {
-    this.lifecycle.inFlight.enter();
-  }
-
-  #leave(): void {
+  readonly #leave = (): void => {
     this.lifecycle.inFlight.leave();
     if (this.#slotFreed !== undefined) this.wakeSlotWaiters();
-  }
-
-  readonly #leaveBound = (): void => this.#leave();
+  };
 }
