@@ -1,4 +1,4 @@
-import { AbortedError, ProducerClosedError, TransportError } from '@switchyard/core';
+import { AbortedError, errorMessage, ProducerClosedError, TransportError } from '@switchyard/core';
 import type { JobsOptions, Queue } from 'bullmq';
 import type { Cluster, Redis } from 'ioredis';
 import type { JobData } from './job-data.ts';
@@ -77,7 +77,7 @@ export class BulkAdder {
       await within(this.#add(batch), this.#sendTimeoutMs, 'Redis did not take the jobs');
       for (const entry of batch) entry.resolve(undefined);
     } catch (cause) {
-      const reason = cause instanceof Error ? cause.message : String(cause);
+      const reason = errorMessage(cause);
       for (const { job, reject } of batch) {
         reject(
           new TransportError(`BullMQ queue "${this.#queue.name}" did not take "${job.name}": ${reason}`, {

@@ -1,6 +1,7 @@
 import {
   ConfigurationError,
   checkOption,
+  errorMessage,
   fulfilledWithin,
   type ReceiveResult,
   type Reply,
@@ -128,7 +129,7 @@ export class BullMQConsumer extends TransportConsumer<BullMQAddress> {
       );
     } catch (cause) {
       await this.#release(worker, publisher, true);
-      const reason = cause instanceof Error ? cause.message : String(cause);
+      const reason = errorMessage(cause);
       throw new TransportError(`BullMQConsumer could not reach Redis for queue "${queueName}": ${reason}`, {
         cause,
       });

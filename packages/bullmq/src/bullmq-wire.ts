@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import {
   ConfigurationError,
   checkOption,
+  errorMessage,
   type OutgoingMessage,
   type ProducerWire,
   TransportError,
@@ -108,7 +109,7 @@ export class BullMQWire implements ProducerWire<BullMQAddress> {
       await replies.open(connection, channel, sendTimeoutMs);
     } catch (cause) {
       await this.#release(opened);
-      const reason = cause instanceof Error ? cause.message : String(cause);
+      const reason = errorMessage(cause);
       throw new TransportError(`BullMQProducer could not reach Redis for queue "${queue.name}": ${reason}`, {
         cause,
       });

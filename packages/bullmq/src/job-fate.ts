@@ -1,4 +1,4 @@
-import { type FailureOutcome, isSwitchyardError } from '@switchyard/core';
+import { errorMessage, type FailureOutcome, isSwitchyardError } from '@switchyard/core';
 import { type Job, UnrecoverableError } from 'bullmq';
 
 /**
@@ -29,7 +29,7 @@ export function jobFate(
  * message as the job's `failedReason`: `CODE: message`.
  */
 export function fateError(fate: Exclude<JobFate, 'complete'>, error: unknown): Error {
-  const message = error instanceof Error ? error.message : String(error);
+  const message = errorMessage(error);
   const reason = isSwitchyardError(error) ? `${error.code}: ${message}` : message;
   return fate === 'retry' ? new Error(reason, { cause: error }) : new UnrecoverableError(reason);
 }

@@ -80,6 +80,17 @@ export function isSwitchyardError(error: unknown, code?: ErrorCode): error is Sw
   return code === undefined || candidate === code;
 }
 
+/** The message of anything thrown: an error's `message`, else the value as a string. */
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** `CODE: message` for a Switchyard (or any string-coded) error, else its message. */
+export function describeError(error: unknown): string {
+  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+  return typeof code === 'string' ? `${code}: ${errorMessage(error)}` : errorMessage(error);
+}
+
 /** A pipeline phase, named after prooph's action-event priorities, plus `finalize`. */
 export type DispatchPhase =
   | 'initialize'
@@ -125,7 +136,7 @@ export class DispatchError extends SwitchyardError {
 
   constructor(cause: unknown, messageName: string | undefined, phase: DispatchPhase) {
     const code = isSwitchyardError(cause) ? cause.code : ErrorCode.HandlerFailed;
-    const reason = cause instanceof Error ? cause.message : String(cause);
+    const reason = errorMessage(cause);
     super(
       code,
       `Dispatch of ${messageName === undefined ? 'an unnamed message' : `"${messageName}"`} failed in ${phase}: ${reason}`,

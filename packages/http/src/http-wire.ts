@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { ConnectionOptions } from 'node:tls';
 import {
   ConfigurationError,
+  errorMessage,
   type OutgoingMessage,
   ProducerClosedError,
   type ProducerWire,
@@ -189,7 +190,7 @@ export class HttpWire implements ProducerWire<string> {
           throw new TimeoutError(message.name, headersTimeout);
         }
         if (!this.#retryable(attempt, signal) || !isConnectionFailure(cause)) {
-          const reason = cause instanceof Error ? cause.message : String(cause);
+          const reason = errorMessage(cause);
           throw new TransportError(`POST "${message.name}" to ${this.#endpoint} failed: ${reason}`, {
             cause,
           });

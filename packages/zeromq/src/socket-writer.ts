@@ -1,4 +1,10 @@
-import { BackpressureError, fulfilledWithin, ProducerClosedError, TransportError } from '@switchyard/core';
+import {
+  BackpressureError,
+  errorMessage,
+  fulfilledWithin,
+  ProducerClosedError,
+  TransportError,
+} from '@switchyard/core';
 import type { MessageLike } from 'zeromq';
 
 /** What a writer sends: one frame or a multipart message. */
@@ -241,7 +247,7 @@ export class SocketWriter {
         { cause },
       );
     }
-    const reason = cause instanceof Error ? cause.message : String(cause);
+    const reason = errorMessage(cause);
     return new TransportError(`${this.#options.label}: send failed: ${reason}`, { cause });
   }
 }

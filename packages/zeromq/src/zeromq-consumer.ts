@@ -3,6 +3,7 @@ import {
   ConfigurationError,
   checkOption,
   DecodeError,
+  errorMessage,
   ProducerClosedError,
   type ReceiveResult,
   type Reply,
@@ -222,7 +223,7 @@ export class ZeroMQConsumer extends TransportConsumer<ZeroMQBoundEndpoints> {
       router?.close();
       await this.#zap?.close();
       this.#zap = undefined;
-      throw new TransportError(`${COMPONENT} could not bind: ${messageOf(cause)}`, { cause });
+      throw new TransportError(`${COMPONENT} could not bind: ${errorMessage(cause)}`, { cause });
     }
     if (pull !== undefined) {
       this.#commands = {
@@ -262,7 +263,7 @@ export class ZeroMQConsumer extends TransportConsumer<ZeroMQBoundEndpoints> {
         await commands.socket.unbind(endpoint);
       } catch (cause) {
         this.errors.report(
-          new TransportError(`${COMPONENT} could not unbind ${endpoint}: ${messageOf(cause)}`, { cause }),
+          new TransportError(`${COMPONENT} could not unbind ${endpoint}: ${errorMessage(cause)}`, { cause }),
           'close',
         );
       }
@@ -316,7 +317,7 @@ export class ZeroMQConsumer extends TransportConsumer<ZeroMQBoundEndpoints> {
       onMessage,
       onFailure: (cause) =>
         this.errors.report(
-          new TransportError(`${COMPONENT}: the ${kind} socket failed: ${messageOf(cause)}`, { cause }),
+          new TransportError(`${COMPONENT}: the ${kind} socket failed: ${errorMessage(cause)}`, { cause }),
           'connection',
         ),
     });
@@ -513,8 +514,4 @@ async function refuseUnread(socket: Pull | Router, refuse: (frames: Buffer[]) =>
 
 function closingError(): ProducerClosedError {
   return new ProducerClosedError('The ZeroMQ consumer is closing');
-}
-
-function messageOf(cause: unknown): string {
-  return cause instanceof Error ? cause.message : String(cause);
 }

@@ -3,6 +3,7 @@ import {
   ConfigurationError,
   checkOption,
   DecodeError,
+  errorMessage,
   type OutgoingMessage,
   type ProducerWire,
   TransportError,
@@ -136,7 +137,7 @@ export class ZeroMQWire implements ProducerWire<ZeroMQConnectedEndpoints> {
     } catch (cause) {
       this.#commands?.socket.close();
       this.#queries?.socket.close();
-      throw new TransportError(`${COMPONENT} could not connect: ${messageOf(cause)}`, { cause });
+      throw new TransportError(`${COMPONENT} could not connect: ${errorMessage(cause)}`, { cause });
     }
     return { commands: this.#commandEndpoints, queries: this.#queryEndpoints };
   }
@@ -254,7 +255,7 @@ export class ZeroMQWire implements ProducerWire<ZeroMQConnectedEndpoints> {
         return undefined;
       },
       onFailure(cause) {
-        const error = new TransportError(`${COMPONENT}: receiving replies failed: ${messageOf(cause)}`, {
+        const error = new TransportError(`${COMPONENT}: receiving replies failed: ${errorMessage(cause)}`, {
           cause,
         });
         channel.report(error, 'reply');
@@ -266,10 +267,6 @@ export class ZeroMQWire implements ProducerWire<ZeroMQConnectedEndpoints> {
 
 function refuse(reason: string): Promise<undefined> {
   return Promise.reject(new ConfigurationError(reason));
-}
-
-function messageOf(cause: unknown): string {
-  return cause instanceof Error ? cause.message : String(cause);
 }
 
 function ignore(): void {}

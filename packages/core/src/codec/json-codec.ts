@@ -1,6 +1,7 @@
 import {
   DecodeError,
   EncodeError,
+  errorMessage,
   PayloadTooLargeError,
   type RemoteErrorInfo,
   type ValidationIssue,
@@ -169,12 +170,9 @@ function stringify(value: unknown, label: string): string {
   try {
     return JSON.stringify(value);
   } catch (cause) {
-    throw new EncodeError(
-      `Cannot encode "${label}" as JSON: ${cause instanceof Error ? cause.message : String(cause)}`,
-      {
-        cause,
-      },
-    );
+    throw new EncodeError(`Cannot encode "${label}" as JSON: ${errorMessage(cause)}`, {
+      cause,
+    });
   }
 }
 

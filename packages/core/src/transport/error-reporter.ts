@@ -1,3 +1,4 @@
+import { describeError } from '../errors.ts';
 /**
  * A pino-compatible logger (pino, bunyan-style or `console`-like): each method takes a context object
  * then a message. Switchyard logs every background failure at `error`, lifecycle steps at `debug`.
@@ -121,7 +122,7 @@ export class ErrorReporter {
         this.#log({ ...context, err: hookError }, `${this.#component}: the onError hook threw`);
       }
     }
-    const text = describe(error);
+    const text = describeError(error);
     if (stage === 'connection' && this.#repeated(text)) return;
     this.#log({ ...context, err: error }, `${this.#component}: ${text}`);
   }
@@ -163,11 +164,3 @@ export class ErrorReporter {
 
 /** How long identical connection errors are collapsed into one logged line. */
 const REPEAT_WINDOW_MS = 60_000;
-
-function describe(error: unknown): string {
-  if (error instanceof Error) {
-    const code = (error as { code?: unknown }).code;
-    return typeof code === 'string' ? `${code}: ${error.message}` : error.message;
-  }
-  return String(error);
-}
