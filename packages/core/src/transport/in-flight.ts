@@ -30,15 +30,6 @@ export class InFlight {
     }
   }
 
-  /** Counts `work` while it runs; returns it unchanged. */
-  track<T>(work: Promise<T>): Promise<T> {
-    this.enter();
-    work.then(this.#leave, this.#leave);
-    return work;
-  }
-
-  readonly #leave = (): void => this.leave();
-
   /** True once nothing is in flight, false if `timeoutMs` ran out first. */
   drained(timeoutMs: number): Promise<boolean> {
     if (this.#count === 0) return Promise.resolve(true);
