@@ -1,0 +1,6 @@
+/**
+ * @switchyard/postgres — a durable queue on PostgreSQL and a transactional outbox.
+ *
+ * @module
+ */
+export {};
