@@ -93,7 +93,7 @@ export function registerDeliveryTests({ setup, timeout, options }: Harness): voi
     }, async () => {
       const { recorded, sender } = await setup();
       const error = await rejectionOf(
-        sender.commandBus.dispatch({ name: Fixtures.Command.name, payload: { text: 'hand-made' } }),
+        sender.commandBus.dispatchRaw({ name: Fixtures.Command.name, payload: { text: 'hand-made' } }),
       );
       expect(isSwitchyardError(error, ErrorCode.InvalidMessage)).toBe(true);
       await sleep(100);

@@ -73,7 +73,7 @@ describe('CommandBus', () => {
     await bus.dispatch(Register.create({ email: 'x' }));
     expect(built).toEqual(['register']);
     expect(handled).toEqual(['Register']);
-    const error = await bus.dispatch({ name: 'Other' }).catch((e: unknown) => e);
+    const error = await bus.dispatchRaw({ name: 'Other' }).catch((e: unknown) => e);
     expect(isSwitchyardError(error, ErrorCode.NoHandler)).toBe(true);
     expect((error as Error).message).toContain('service id "missing"');
   });

@@ -1,7 +1,7 @@
 import { DispatchContext } from './dispatch-context.ts';
 import type { DispatchOptions } from './dispatch-options.ts';
 import { NoHandlerError } from './errors.ts';
-import type { AnyMessage } from './message.ts';
+import type { AnyMessage, CommandMessage } from './message.ts';
 import { MessageBus } from './message-bus.ts';
 import { isMessageProducer, produceOptions } from './message-producer.ts';
 import { Priority } from './pipeline.ts';
@@ -45,9 +45,10 @@ export class CommandBus extends MessageBus {
    * Resolves when the handler finished — or, for a command routed to a producer, when the transport
    * accepted it (see the producer's `capabilities.confirmsHandling`). Rejects with a
    * {@link DispatchError}; with `timeoutMs` or `signal` also with `SWITCHYARD_TIMEOUT` /
-   * `SWITCHYARD_ABORTED`, and the handler's `signal` fires.
+   * `SWITCHYARD_ABORTED`, and the handler's `signal` fires. Takes command messages only (a query or
+   * an event does not compile); for prooph-style raw messages use {@link dispatchRaw}.
    */
-  dispatch(command: AnyMessage | object, options?: DispatchOptions): Promise<void> {
+  dispatch(command: CommandMessage, options?: DispatchOptions): Promise<void> {
     return this.dispatchBounded(new DispatchContext('command', command), options) as Promise<void>;
   }
 

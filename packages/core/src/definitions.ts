@@ -160,6 +160,18 @@ export async function validateMessage<M extends AnyMessage>(
   return Object.freeze({ ...message, payload: result.value });
 }
 
+/** True for a message definition made by `defineCommand`, `defineEvent` or `defineQuery` (or shaped like one). */
+export function isDefinition(value: unknown): value is AnyDefinition {
+  if (typeof value !== 'object' || value === null) return false;
+  const candidate = value as Partial<AnyDefinition> & { create?: unknown };
+  return (
+    typeof candidate.name === 'string' &&
+    (candidate.kind === 'command' || candidate.kind === 'event' || candidate.kind === 'query') &&
+    typeof candidate.create === 'function' &&
+    'schema' in candidate
+  );
+}
+
 /** Looks definitions up by name; consumers use one to validate what arrives. */
 export class DefinitionRegistry {
   readonly #byName = new Map<string, AnyDefinition>();

@@ -2,7 +2,7 @@ import { DispatchContext } from './dispatch-context.ts';
 import type { DispatchOptions } from './dispatch-options.ts';
 import { ListenerErrors, NoHandlerError } from './errors.ts';
 import { isThenable } from './is-thenable.ts';
-import type { AnyMessage } from './message.ts';
+import type { AnyMessage, EventMessage } from './message.ts';
 import { MessageBus } from './message-bus.ts';
 import { isMessageProducer, type MessageProducer, produceOptions } from './message-producer.ts';
 import { Priority } from './pipeline.ts';
@@ -49,8 +49,11 @@ export class EventBus extends MessageBus {
     if (options.collectListenerErrors === true) this.use(new ListenerExceptionCollectionMode());
   }
 
-  /** Resolves when every listener finished (producers: accepted the event). Rejects with a {@link DispatchError}. */
-  dispatch(event: AnyMessage | object, options?: DispatchOptions): Promise<void> {
+  /**
+   * Resolves when every listener finished (producers: accepted the event). Rejects with a
+   * {@link DispatchError}. Takes event messages only; for prooph-style raw messages use {@link dispatchRaw}.
+   */
+  dispatch(event: EventMessage, options?: DispatchOptions): Promise<void> {
     return this.dispatchBounded(new DispatchContext('event', event), options) as Promise<void>;
   }
 

@@ -1,6 +1,7 @@
-import type { DispatchContext } from './dispatch-context.ts';
+import { DefinitionRegistry } from './definitions.ts';
+import { DispatchContext } from './dispatch-context.ts';
 import type { DispatchOptions } from './dispatch-options.ts';
-import { AbortedError, ConfigurationError, DispatchError, TimeoutError } from './errors.ts';
+import { AbortedError, ConfigurationError, DispatchError, InvalidMessageError, TimeoutError } from './errors.ts';
 import { DEADLINE, deadlineOf, isMessage, receivedFrom, withMetadata } from './message.ts';
 import { type BusEvent, type Listener, type ListenerHandle, Pipeline, Priority } from './pipeline.ts';
 import type { Plugin } from './plugins/plugin.ts';
@@ -19,6 +20,11 @@ export abstract class MessageBus {
   readonly #pipeline = new Pipeline<DispatchContext>();
   readonly #plugins = new Set<Plugin>();
   readonly #defaultTimeoutMs: number | undefined;
+  /**
+   * The definitions routed on this bus (a router's `route(Definition)` adds them). Consumers that
+   * feed this bus validate arriving payloads against their schemas by default.
+   */
+  readonly definitions = new DefinitionRegistry();
 
   /** @param defaultTimeoutMs the `timeoutMs` of every dispatch that gives none. */
   constructor(defaultTimeoutMs?: number | undefined) {
@@ -56,6 +62,20 @@ export abstract class MessageBus {
     plugin.attachToBus(this);
     this.#plugins.add(plugin);
     return () => this.unuse(plugin);
+  }
+
+  /**
+   * Dispatches anything the pipeline can name — a Switchyard message, or a prooph-style raw message:
+   * any object with a string `name`, or one a plugin of yours names in the detect-message-name
+   * phase. The typed `dispatch` of each bus takes only messages of its kind; this entry point is
+   * for integrations that carry their own message objects. Resolves with the result (queries) or
+   * `undefined`.
+   *
+   * @example
+   * await commandBus.dispatchRaw({ name: 'LegacyImport', payload: { file: 'users.csv' } });
+   */
+  dispatchRaw(message: object, options?: DispatchOptions): Promise<unknown> {
+    return this.dispatchBounded(new DispatchContext(this.kind, message), options);
   }
 
   /** Detaches a plugin attached with {@link use}. */
@@ -232,8 +252,21 @@ function detectMessageName(context: DispatchContext): void {
   if (typeof message === 'object' && message !== null) {
     const name = (message as { name?: unknown }).name;
     if (typeof name === 'string' && name.length > 0) context.messageName = name;
+    const kind = (message as { kind?: unknown }).kind;
+    if (kind !== context.busKind && (kind === 'command' || kind === 'event' || kind === 'query')) {
+      // A query on the command bus would otherwise fail later as a misleading "no handler".
+      throw new InvalidMessageError(
+        `"${String(name)}" is a ${kind}; dispatch it on the ${BUS_CLASS[kind]}, not the ${BUS_CLASS[context.busKind]}`,
+      );
+    }
   }
 }
+
+const BUS_CLASS: Readonly<Record<BusKind, string>> = {
+  command: 'CommandBus',
+  event: 'EventBus',
+  query: 'QueryBus',
+};
 
 function checkTimeout(value: number, option: string): void {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {

@@ -153,9 +153,9 @@ describe('pipeline', () => {
       },
       Priority.detectMessageName + 1,
     );
-    await bus.dispatch({ type: 'Ping', n: 2 });
+    await bus.dispatchRaw({ type: 'Ping', n: 2 });
     expect(handled).toEqual([{ type: 'Ping', n: 2 }]);
-    const error = await bus.dispatch({ n: 3 }).catch((e: unknown) => e);
+    const error = await bus.dispatchRaw({ n: 3 }).catch((e: unknown) => e);
     expect(isSwitchyardError(error, ErrorCode.NoHandler)).toBe(true);
     expect((error as DispatchError).messageName).toBeUndefined();
   });

@@ -3,7 +3,7 @@ import { DispatchContext } from './dispatch-context.ts';
 import type { DispatchOptions } from './dispatch-options.ts';
 import { NoHandlerError } from './errors.ts';
 import { isThenable } from './is-thenable.ts';
-import type { AnyMessage, ResultOf } from './message.ts';
+import type { AnyMessage, QueryMessage, ResultOf } from './message.ts';
 import { MessageBus } from './message-bus.ts';
 import { isMessageProducer } from './message-producer.ts';
 import { Priority } from './pipeline.ts';
@@ -51,9 +51,10 @@ export class QueryBus extends MessageBus {
 
   /**
    * Resolves with the finder's (or remote) result; rejects with a {@link DispatchError} — with
-   * `SWITCHYARD_TIMEOUT` / `SWITCHYARD_ABORTED` when `timeoutMs` / `signal` end it first.
+   * `SWITCHYARD_TIMEOUT` / `SWITCHYARD_ABORTED` when `timeoutMs` / `signal` end it first. Takes
+   * query messages only; for prooph-style raw messages use {@link dispatchRaw}.
    */
-  dispatch<Q extends AnyMessage | object>(query: Q, options?: QueryDispatchOptions): Promise<ResultOf<Q>> {
+  dispatch<Q extends QueryMessage>(query: Q, options?: QueryDispatchOptions): Promise<ResultOf<Q>> {
     return this.dispatchBounded(new DispatchContext('query', query), options) as Promise<ResultOf<Q>>;
   }
 

@@ -83,7 +83,7 @@ describe('MessageProducerPlugin', () => {
     bus.use(router);
     bus.use(new MessageProducerPlugin(sink));
     await bus.dispatch(Delete.create({ id: '1' }));
-    await bus.dispatch({ name: 'Unrouted', id: 'x', kind: 'command' });
+    await bus.dispatchRaw({ name: 'Unrouted', id: 'x', kind: 'command' });
     expect(sink.produced.map((m) => m.name)).toEqual(['Delete', 'Unrouted']);
     await bus.dispatch(withMetadata(Delete.create({ id: '2' }), { [RECEIVED_FROM]: 'x' }));
     expect(local).toEqual(['local']);

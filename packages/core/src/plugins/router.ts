@@ -1,3 +1,4 @@
+import { type AnyDefinition, isDefinition } from '../definitions.ts';
 import type { DispatchContext } from '../dispatch-context.ts';
 import { ConfigurationError } from '../errors.ts';
 import type { BusKind, MessageBus } from '../message-bus.ts';
@@ -13,12 +14,21 @@ export abstract class Router extends AbstractPlugin {
   /** The bus kind this router serves. */
   abstract readonly busKind: BusKind;
   readonly #routes = new Map<string, RouteTargets>();
+  readonly #definitions: AnyDefinition[] = [];
+  readonly #buses = new Set<MessageBus>();
   #pending: string | undefined;
 
   attachToBus(bus: MessageBus): void {
     this.requireBus(bus, this.busKind);
     this.#assertNoPending();
+    for (const definition of this.#definitions) bus.definitions.add(definition);
+    this.#buses.add(bus);
     this.listen(bus, 'dispatch', (context) => this.routeContext(context), Priority.route);
+  }
+
+  override detachFromBus(bus: MessageBus): void {
+    this.#buses.delete(bus);
+    super.detachFromBus(bus);
   }
 
   /** Sets the context's target(s) if this router has a route for its message name. */
@@ -37,6 +47,11 @@ export abstract class Router extends AbstractPlugin {
   protected open(key: RouteKey): string {
     this.#assertNoPending();
     const name = routeName(key, this.busKind);
+    // A route keyed by a definition tells the buses its schema: their consumers validate with it.
+    if (isDefinition(key)) {
+      this.#definitions.push(key);
+      for (const bus of this.#buses) bus.definitions.add(key);
+    }
     this.#pending = name;
     return name;
   }

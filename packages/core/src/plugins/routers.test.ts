@@ -157,7 +157,7 @@ describe('RegexRouter', () => {
     router.route(/Send$/).to(() => handled.push('second'));
     const bus = new CommandBus();
     bus.use(router);
-    await bus.dispatch({ name: 'Mail.Archive' });
+    await bus.dispatchRaw({ name: 'Mail.Archive' });
     expect(handled).toEqual(['Mail.Archive']);
     await expect(bus.dispatch(Send.create({ to: 'x' }))).rejects.toMatchObject({
       code: ErrorCode.InvalidConfiguration,
@@ -196,11 +196,11 @@ describe('AsyncSwitchRouter', () => {
     const sender = new CommandBus();
     sender.use(new AsyncSwitchRouter(inner, { [Send.name]: producer }));
     await sender.dispatch(Send.create({ to: 'x' }));
-    await sender.dispatch({ name: 'Local.Only' });
+    await sender.dispatchRaw({ name: 'Local.Only' });
     expect(producer.produced.map((m) => m.name)).toEqual(['Mail.Send']);
     expect(local).toEqual(['local-only']);
     // The receiving process runs the very same setup; the arrival is handled locally.
-    await sender.dispatch(arrived(producer.produced[0]!));
+    await sender.dispatchRaw(arrived(producer.produced[0]!));
     expect(local).toEqual(['local-only', 'handled']);
     expect(producer.produced).toHaveLength(1);
   });

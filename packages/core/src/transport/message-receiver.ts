@@ -5,7 +5,15 @@ import { type AnyDefinition, DefinitionRegistry, validateMessage } from '../defi
 import { DeadlineExceededError, NoHandlerError, toRemoteErrorInfo, ValidationError } from '../errors.ts';
 import type { EventBus } from '../event-bus.ts';
 import type { Metadata } from '../json.ts';
-import { type AnyMessage, deadlineOf, RECEIVED_FROM, withMetadata } from '../message.ts';
+import {
+  type AnyMessage,
+  type CommandMessage,
+  deadlineOf,
+  type EventMessage,
+  type QueryMessage,
+  RECEIVED_FROM,
+  withMetadata,
+} from '../message.ts';
 import type { QueryBus } from '../query-bus.ts';
 import { type FailureOutcome, failureOutcome, type ReceiveFailure } from './failure-outcome.ts';
 
@@ -23,13 +31,27 @@ export interface ReceiverOptions {
   readonly codec?: MessageCodec | undefined;
   /**
    * Definitions whose Standard Schema validates the payload of each arriving message of that name;
-   * a failure is a `SWITCHYARD_VALIDATION_ERROR` and the handler never runs.
-   * @default undefined — payloads are not validated
+   * a failure is a `SWITCHYARD_VALIDATION_ERROR` and the handler never runs. Definitions routed on
+   * the buses (`router.route(RegisterUser)`) are used too, so this is needed only for messages
+   * routed by name.
+   * @default undefined — the definitions routed on the buses
    */
   readonly definitions?: Iterable<AnyDefinition> | DefinitionRegistry | undefined;
+  /**
+   * Validate arriving payloads against their definition's schema (see `definitions`). Turn off only
+   * when the sender validates and the transport is trusted.
+   * @default true
+   */
+  readonly validate?: boolean | undefined;
   /** Put the remote error's stack in failed replies. Off by default: stacks leak internals. @default false */
   readonly exposeErrorStack?: boolean | undefined;
 }
+
+const BUS_OF_KIND: Readonly<Record<string, 'commandBus' | 'eventBus' | 'queryBus'>> = {
+  command: 'commandBus',
+  event: 'eventBus',
+  query: 'queryBus',
+};
 
 /** The outcome of one received message. */
 export type ReceiveResult =
@@ -58,12 +80,14 @@ export class MessageReceiver {
   readonly #options: ReceiverOptions;
   readonly #definitions: DefinitionRegistry | undefined;
   readonly #receivedFrom: Metadata;
+  readonly #validate: boolean;
 
   /** @param transport the name put in the `switchyard.receivedFrom` metadata, e.g. `"bullmq"`. */
   constructor(transport: string, options: ReceiverOptions) {
     this.#receivedFrom = Object.freeze({ [RECEIVED_FROM]: transport });
     this.#options = options;
     this.codec = options.codec ?? new JsonCodec();
+    this.#validate = options.validate !== false;
     const definitions = options.definitions;
     this.#definitions =
       definitions === undefined || definitions instanceof DefinitionRegistry
@@ -87,7 +111,7 @@ export class MessageReceiver {
    * transport; throws `ValidationError`. For adapters that need the id before dispatch (de-duplication).
    */
   accept(decoded: AnyMessage): Promise<AnyMessage> {
-    const definition = this.#definitions?.get(decoded.name);
+    const definition = this.#definitionOf(decoded);
     // No schema to run: no reason to go through an async function and its extra promise hops.
     if (definition === undefined) return Promise.resolve(this.#mark(decoded));
     if (definition.kind !== decoded.kind) {
@@ -98,6 +122,15 @@ export class MessageReceiver {
       );
     }
     return validateMessage(definition, decoded).then(this.#markValid);
+  }
+
+  /** The definition to validate `message` with: the given ones first, then those routed on its bus. */
+  #definitionOf(message: AnyMessage): AnyDefinition | undefined {
+    if (!this.#validate) return undefined;
+    const given = this.#definitions?.get(message.name);
+    if (given !== undefined) return given;
+    const bus = BUS_OF_KIND[message.kind];
+    return bus === undefined ? undefined : this.#options[bus]?.definitions.get(message.name);
   }
 
   #mark(message: AnyMessage): AnyMessage {
@@ -123,13 +156,13 @@ export class MessageReceiver {
     try {
       switch (message.kind) {
         case 'command':
-          dispatched = this.#bus('commandBus', message).dispatch(message, options);
+          dispatched = this.#bus('commandBus', message).dispatch(message as CommandMessage, options);
           break;
         case 'event':
-          dispatched = this.#bus('eventBus', message).dispatch(message, options);
+          dispatched = this.#bus('eventBus', message).dispatch(message as EventMessage, options);
           break;
         case 'query':
-          dispatched = this.#bus('queryBus', message).dispatch(message, options);
+          dispatched = this.#bus('queryBus', message).dispatch(message as QueryMessage, options);
           break;
         default:
           throw new NoHandlerError(`Unknown message kind of "${message.name}"`);
