@@ -31,10 +31,29 @@ export {
 } from './in-memory/in-memory-channel.ts';
 export { InMemoryConsumer, type InMemoryConsumerOptions } from './in-memory/in-memory-consumer.ts';
 export { InMemoryProducer, type InMemoryProducerOptions } from './in-memory/in-memory-producer.ts';
+export { type InMemoryTransportOptions, inMemoryTransport } from './in-memory/in-memory-transport.ts';
 export type { JsonValue, Metadata } from './json.ts';
 export * from './message.ts';
 export { type BusKind, MessageBus } from './message-bus.ts';
 export * from './message-producer.ts';
+export {
+  CAUSATION_ID,
+  CORRELATION_ID,
+  causationIdOf,
+  correlationIdOf,
+  handledMessage,
+} from './observability/handling-scope.ts';
+export {
+  currentInstrumentation,
+  type DeadLetterObservation,
+  type DispatchObservation,
+  type Instrumentation,
+  installInstrumentation,
+  type ProcessObservation,
+  reportDeadLetter,
+  type SendObservation,
+} from './observability/instrumentation.ts';
+export { TRACEPARENT, TRACESTATE, withTraceHeaders } from './observability/trace-context.ts';
 export { type BusEvent, type Listener, type ListenerHandle, Priority, phaseOf } from './pipeline.ts';
 export { AsyncSwitchRouter, type ProducerSwitch } from './plugins/async-switch-router.ts';
 export { type CommandHandler, type CommandRoute, CommandRouter } from './plugins/command-router.ts';
@@ -58,7 +77,45 @@ export { ROUTE_GUARD_PRIORITY, type RouteAuthorizer, RouteGuard } from './plugin
 export type { RouteKey } from './plugins/route-targets.ts';
 export { Router } from './plugins/router.ts';
 export { ServiceLocatorPlugin, type ServiceResolver } from './plugins/service-locator-plugin.ts';
+export { VALIDATE_ON_DISPATCH_PRIORITY, ValidateOnDispatch } from './plugins/validate-on-dispatch.ts';
 export { QueryBus, type QueryBusOptions, type QueryDispatchOptions } from './query-bus.ts';
+export { type CloseOnSignalsOptions, closeOnSignals } from './switchyard/close-on-signals.ts';
+export {
+  createSwitchyard,
+  type Switchyard,
+  type SwitchyardOptions,
+  type ValidationMode,
+} from './switchyard/create-switchyard.ts';
+export { type HandlerBinding, type HandlerOf, handle } from './switchyard/handler-binding.ts';
+export { LazyProducer } from './switchyard/lazy-producer.ts';
+export {
+  checkRouteTable,
+  LOCAL,
+  parseRoutes,
+  type ReplyingTransportName,
+  type RouteTable,
+  type TransportName,
+  type TypedRoute,
+} from './switchyard/route-table.ts';
+export {
+  type ConsumerWiring,
+  defineTransport,
+  type MessageConsumer,
+  type TransportDefinition,
+  type TransportSides,
+} from './switchyard/transport-definition.ts';
+export {
+  type DeadLetterQueue,
+  type DeadLetterRecord,
+  decodeDeadLetter,
+} from './transport/dead-letters.ts';
+export {
+  type Backoff,
+  backoffDelay,
+  type DeliveryFate,
+  deliveryFate,
+  failedReason,
+} from './transport/delivery-fate.ts';
 export {
   consoleErrorLogger,
   type ErrorContext,

@@ -1,0 +1,55 @@
+import { ConfigurationError, ProducerClosedError } from '../errors.ts';
+import type { AnyMessage } from '../message.ts';
+import type { MessageProducer, ProduceOptions, ProducerCapabilities } from '../message-producer.ts';
+import type { TransportDefinition } from './transport-definition.ts';
+
+/**
+ * A route target standing for a named transport's producer, built on the first message sent through
+ * it — so a process that only receives over a transport never opens a producer connection.
+ */
+export class LazyProducer implements MessageProducer {
+  /** The transport's name in the configuration, e.g. `"users"`. */
+  readonly transportName: string;
+  readonly capabilities: ProducerCapabilities;
+  readonly #definition: TransportDefinition;
+  #producer: MessageProducer | undefined;
+  #closed: Promise<void> | undefined;
+
+  constructor(transportName: string, definition: TransportDefinition) {
+    this.transportName = transportName;
+    this.#definition = definition;
+    this.capabilities = definition.capabilities;
+  }
+
+  /** True once the real producer was built. */
+  get built(): boolean {
+    return this.#producer !== undefined;
+  }
+
+  produce(message: AnyMessage, options?: ProduceOptions): Promise<void> {
+    if (this.#closed !== undefined) {
+      return Promise.reject(new ProducerClosedError(`The "${this.transportName}" transport is closed`));
+    }
+    let producer = this.#producer;
+    if (producer === undefined) {
+      try {
+        producer = this.#definition.createProducer();
+      } catch (error) {
+        return Promise.reject(this.#named(error));
+      }
+      this.#producer = producer;
+    }
+    return producer.produce(message, options);
+  }
+
+  /** Closes the real producer if it was built; once. */
+  close(): Promise<void> {
+    this.#closed ??= this.#producer === undefined ? Promise.resolve() : this.#producer.close();
+    return this.#closed;
+  }
+
+  #named(error: unknown): unknown {
+    if (!(error instanceof ConfigurationError)) return error;
+    return new ConfigurationError(`Transport "${this.transportName}": ${error.message}`);
+  }
+}

@@ -1,0 +1,92 @@
+import { ConfigurationError } from '../errors.ts';
+import type { MessageProducer, ProducerCapabilities } from '../message-producer.ts';
+import type { ErrorReportingOptions } from '../transport/error-reporter.ts';
+import type { ReceiverOptions } from '../transport/message-receiver.ts';
+
+/**
+ * What `createSwitchyard` hands a transport's consumer: the process's buses, its definitions, and
+ * the validation and error-reporting settings. Adapters spread it first into their consumer's
+ * options, then the user's consumer options over it (a consumer's own `onError` wins).
+ */
+export interface ConsumerWiring
+  extends Required<Pick<ReceiverOptions, 'commandBus' | 'eventBus' | 'queryBus'>>,
+    Pick<ReceiverOptions, 'definitions' | 'validate'>,
+    ErrorReportingOptions {}
+
+/** A consumer as `createSwitchyard` starts and closes it. Every adapter's consumer is one. */
+export interface MessageConsumer {
+  /** Binds or connects and starts consuming; resolves with the address it serves. */
+  start(): Promise<unknown>;
+  /** Stops taking messages, lets the ones in flight finish (bounded), releases connections. */
+  close(): Promise<void>;
+}
+
+/**
+ * A transport by name in a process's configuration: what it can carry, and how to build its
+ * producer (in a process that sends over it) or its consumer (in a process that serves it).
+ * `createSwitchyard` builds each side only where it is used: the producer on the first message
+ * sent through it, the consumer at `start()` when this process handles a message routed to it.
+ * Adapters export a function that returns one (`httpTransport`, `bullmqTransport`, …).
+ */
+export interface TransportDefinition<Replies extends boolean = boolean> {
+  /** The adapter, for messages and logs: `"http"`, `"bullmq"`, `"zeromq"`, `"in-memory"`. */
+  readonly kind: string;
+  /** What its producer can do, known before it is built: a query needs `replies: true`. */
+  readonly capabilities: ProducerCapabilities & { readonly replies: Replies };
+  /** Builds the producer. Throws `ConfigurationError` when the definition has no producer options. */
+  createProducer(): MessageProducer;
+  /** Builds the consumer feeding `wiring`'s buses. Throws `ConfigurationError` when it has no consumer options. */
+  createConsumer(wiring: ConsumerWiring): MessageConsumer;
+}
+
+/** The two sides of a transport an adapter describes with {@link defineTransport}. */
+export interface TransportSides<Replies extends boolean> {
+  /** The adapter's name (see {@link TransportDefinition.kind}). */
+  readonly kind: string;
+  /** The capabilities its producer declares. */
+  readonly capabilities: ProducerCapabilities & { readonly replies: Replies };
+  /** Builds the producer; `undefined` when the user gave no producer options. */
+  readonly producer: (() => MessageProducer) | undefined;
+  /** Builds the consumer; `undefined` when the user gave no consumer options. */
+  readonly consumer: ((wiring: ConsumerWiring) => MessageConsumer) | undefined;
+}
+
+/**
+ * Builds a {@link TransportDefinition} from an adapter's two optional sides; the side that was not
+ * configured throws a `ConfigurationError` that says which options are missing. For adapter authors.
+ *
+ * @example
+ * export function httpTransport(options: HttpTransportOptions): TransportDefinition<true> {
+ *   return defineTransport({
+ *     kind: 'http',
+ *     capabilities: HTTP_CAPABILITIES,
+ *     producer: options.producer && (() => new HttpProducer(options.producer!)),
+ *     consumer: options.consumer && ((wiring) => new HttpConsumer({ ...wiring, ...options.consumer })),
+ *   });
+ * }
+ */
+export function defineTransport<Replies extends boolean>(
+  sides: TransportSides<Replies>,
+): TransportDefinition<Replies> {
+  const { kind, capabilities, producer, consumer } = sides;
+  return Object.freeze({
+    kind,
+    capabilities,
+    createProducer(): MessageProducer {
+      if (producer === undefined) {
+        throw new ConfigurationError(
+          `This process sends over a ${kind} transport that has no producer options: give it { producer: { … } }`,
+        );
+      }
+      return producer();
+    },
+    createConsumer(wiring: ConsumerWiring): MessageConsumer {
+      if (consumer === undefined) {
+        throw new ConfigurationError(
+          `This process handles messages routed to a ${kind} transport that has no consumer options: give it { consumer: { … } }`,
+        );
+      }
+      return consumer(wiring);
+    },
+  });
+}
