@@ -7,7 +7,7 @@ import { defineConfig } from 'vitest/config';
  */
 export default defineConfig({
   test: {
-    projects: ['packages/*'],
+    projects: ['packages/*', 'examples/demo'],
     reporters: process.env.CI ? ['default', 'json'] : ['default'],
     outputFile: { json: '.tools/vitest-report.json' },
   },

@@ -1,45 +1,51 @@
-import {
-  CommandBus,
-  CommandRouter,
-  EventBus,
-  EventRouter,
-  type MessageProducer,
-  QueryBus,
-  QueryRouter,
-} from '@switchyard/core';
-import type { Handlers } from './handlers.ts';
+import { bullmqTransport } from '@switchyard/bullmq';
+import { inMemoryTransport, parseRoutes, type RouteTable } from '@switchyard/core';
+import { httpTransport } from '@switchyard/http';
+import { zeromqTransport } from '@switchyard/zeromq';
 import { CountUsers, GetUser, RegisterUser, SendWelcomeMail, UserRegistered } from './messages.ts';
 
-/** Which producer carries which messages. Changing a transport is changing one line here. */
-export interface Transports {
-  readonly durable: MessageProducer; // BullMQ when Redis answers, else in-memory
-  readonly http: MessageProducer;
-  readonly zeromq: MessageProducer;
-  readonly inMemory: MessageProducer;
-}
+/** Every message type, registered once. */
+export const definitions = [RegisterUser, UserRegistered, SendWelcomeMail, GetUser, CountUsers];
 
 /**
- * The one routing module both processes run. The web process dispatches and its producers carry the
- * messages; the users service receives them, and because they arrived from a transport they go to
- * the local handlers — never back to a producer.
+ * Which transport carries which message: data, not code. `SWITCHYARD_ROUTES='{"GetUser":"zeromq"}'`
+ * moves GetUser from HTTP to ZeroMQ without touching the code that dispatches it.
  */
-export function createBuses(transports: Transports, handlers: Handlers) {
-  const commands = new CommandRouter();
-  commands.route(RegisterUser).to(handlers.registerUser).to(transports.durable);
-  commands.route(SendWelcomeMail).to(handlers.sendWelcomeMail).to(transports.inMemory);
+export const routes: RouteTable = {
+  RegisterUser: 'durable',
+  GetUser: 'http',
+  CountUsers: 'zeromq',
+  ...parseRoutes(process.env.SWITCHYARD_ROUTES, 'SWITCHYARD_ROUTES'),
+};
 
-  const events = new EventRouter();
-  events.route(UserRegistered).to(handlers.onUserRegistered).andTo(transports.inMemory);
+/** Where the users service listens (both processes read the same settings). */
+export interface Endpoints {
+  readonly redis: { readonly url: string; readonly prefix: string } | undefined; // none: "durable" is in-memory
+  readonly httpPort: number;
+  readonly zeromqPorts: readonly [commands: number, queries: number];
+}
 
-  const queries = new QueryRouter();
-  queries.route(GetUser).to(handlers.getUser).to(transports.http);
-  queries.route(CountUsers).to(handlers.countUsers).to(transports.zeromq);
-
-  const commandBus = new CommandBus();
-  commandBus.use(commands);
-  const eventBus = new EventBus();
-  eventBus.use(events);
-  const queryBus = new QueryBus();
-  queryBus.use(queries);
-  return { commandBus, eventBus, queryBus };
+/** The named transports. Each process builds only the side it uses. */
+export function transports({ redis, httpPort, zeromqPorts: [commands, queries] }: Endpoints) {
+  return {
+    durable: redis
+      ? bullmqTransport({
+          queueName: 'users',
+          prefix: redis.prefix,
+          connection: redis.url,
+          consumer: { concurrency: 8 },
+        })
+      : inMemoryTransport(),
+    http: httpTransport({ producer: { url: `http://127.0.0.1:${httpPort}/` }, consumer: { port: httpPort } }),
+    zeromq: zeromqTransport({
+      producer: {
+        commandEndpoint: `tcp://127.0.0.1:${commands}`,
+        queryEndpoint: `tcp://127.0.0.1:${queries}`,
+      },
+      consumer: {
+        commandEndpoint: `tcp://127.0.0.1:${commands}`,
+        queryEndpoint: `tcp://127.0.0.1:${queries}`,
+      },
+    }),
+  };
 }

@@ -32,6 +32,7 @@
 export type { BullMQAddress } from './bullmq-address.ts';
 export { BullMQConsumer, type BullMQConsumerOptions } from './bullmq-consumer.ts';
 export { BullMQProducer, type BullMQProducerOptions } from './bullmq-producer.ts';
+export { type BullMQTransportOptions, bullmqTransport } from './bullmq-transport.ts';
 export { type DeadLetter, DeadLetters, type DeadLettersOptions } from './dead-letters.ts';
 export type { JobData } from './job-data.ts';
 export { toJobId } from './job-id.ts';

@@ -98,6 +98,7 @@ export {
   type TypedRoute,
 } from './switchyard/route-table.ts';
 export {
+  type ConsumerSide,
   type ConsumerWiring,
   defineTransport,
   type MessageConsumer,
@@ -149,5 +150,6 @@ export type {
   WireChannel,
   WireReplies,
 } from './transport/producer-wire.ts';
+export { isLoopbackHost, requireAuthOffLoopback } from './transport/protected-mode.ts';
 export { TransportConsumer, type TransportConsumerOptions } from './transport/transport-consumer.ts';
 export { TransportProducer, type TransportProducerOptions } from './transport/transport-producer.ts';

@@ -6,6 +6,7 @@ import {
   ConfigurationError,
   checkOption,
   type ReceiveResult,
+  requireAuthOffLoopback,
   TransportConsumer,
   type TransportConsumerOptions,
   toRemoteErrorInfo,
@@ -40,8 +41,14 @@ export interface HttpConsumerOptions extends TransportConsumerOptions {
    * @default 1_048_576 (1 MiB)
    */
   readonly maxMessageBytes?: number | undefined;
-  /** Decides whether a request may reach the buses (see `bearerAuth`, `hmacAuth`). @default undefined — no auth */
-  readonly auth?: AuthHook | undefined;
+  /**
+   * Decides whether a request may reach the buses (see `bearerAuth`, `hmacAuth`). Protected mode:
+   * a `host` other hosts can reach (`0.0.0.0`, `::`, a LAN address) needs a hook, or `'none'` to
+   * accept anyone who can reach the port, on purpose — else the constructor throws
+   * `ConfigurationError`. Loopback hosts need neither.
+   * @default undefined — no auth, and only a loopback `host` is allowed
+   */
+  readonly auth?: AuthHook | 'none' | undefined;
   /**
    * How long the answer to a command or event is remembered by message id, so that a retried POST
    * of the same message is answered without running its handler again. Best effort: in memory, in
@@ -130,9 +137,16 @@ export class HttpConsumer extends TransportConsumer<HttpConsumerAddress> {
       10_000,
       'positive',
     );
-    this.#auth = options.auth;
+    requireAuthOffLoopback(
+      'HttpConsumer',
+      [options.host ?? '127.0.0.1'],
+      typeof options.auth === 'function',
+      options.auth,
+      'auth: bearerAuth(token) or hmacAuth(…)',
+    );
+    this.#auth = options.auth === 'none' ? undefined : options.auth;
     const windowMs = options.dedupeWindowMs ?? 60_000;
-    const replayWindowMs = options.auth?.replayWindowMs ?? 0;
+    const replayWindowMs = this.#auth?.replayWindowMs ?? 0;
     if (!(windowMs >= replayWindowMs)) {
       throw new ConfigurationError(
         `HttpConsumer: dedupeWindowMs (${windowMs}) is shorter than the auth hook's replay window (${replayWindowMs} ms): a replayed signed command would run twice. Raise dedupeWindowMs or lower the hook's tolerance.`,

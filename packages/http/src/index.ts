@@ -32,3 +32,4 @@ export {
 export { REPLY_HEADER } from './http-answer.ts';
 export { HttpConsumer, type HttpConsumerAddress, type HttpConsumerOptions } from './http-consumer.ts';
 export { HttpProducer, type HttpProducerOptions, type RetryOptions } from './http-producer.ts';
+export { type HttpTransportOptions, httpTransport } from './http-transport.ts';

@@ -11,6 +11,7 @@
  * const consumer = new ZeroMQConsumer({
  *   commandEndpoint: 'tcp://0.0.0.0:5555',
  *   queryEndpoint: 'tcp://0.0.0.0:5556',
+ *   auth: 'none', // other hosts may connect without CURVE, on purpose (or give `curve`)
  *   commandBus, queryBus,
  * });
  * await consumer.start();
@@ -38,3 +39,4 @@ export {
   type ZeroMQProducerOptions,
 } from './zeromq-producer.ts';
 export type { ZeroMQSocketOptions } from './zeromq-socket-options.ts';
+export { type ZeroMQTransportOptions, zeromqTransport } from './zeromq-transport.ts';

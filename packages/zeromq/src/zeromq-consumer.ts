@@ -7,6 +7,7 @@ import {
   ProducerClosedError,
   type ReceiveResult,
   type Reply,
+  requireAuthOffLoopback,
   TransportConsumer,
   type TransportConsumerOptions,
   TransportError,
@@ -76,9 +77,24 @@ export interface ZeroMQConsumerOptions extends TransportConsumerOptions, ZeroMQS
   readonly sendHighWaterMark?: number | undefined;
   /** Encrypt and authenticate with CURVE. @default undefined — plain TCP: unencrypted and unauthenticated */
   readonly curve?: ZeroMQCurveServerOptions | undefined;
+  /**
+   * Protected mode: a `tcp://` endpoint other hosts can reach (`tcp://0.0.0.0:…`, `tcp://*:…`, a
+   * LAN address) needs `curve`, or `auth: 'none'` to accept plain, unauthenticated TCP from anyone
+   * who can reach it, on purpose — else the constructor throws `ConfigurationError`. Loopback and
+   * `ipc://` endpoints need neither.
+   * @default undefined — CURVE required off loopback
+   */
+  readonly auth?: 'none' | undefined;
 }
 
 const COMPONENT = 'ZeroMQConsumer';
+
+/** The hosts of the `tcp://` endpoints (ipc and inproc stay on this host). */
+function tcpHosts(endpoints: readonly string[]): string[] {
+  return endpoints
+    .filter((endpoint) => endpoint.startsWith('tcp://'))
+    .map((endpoint) => endpoint.slice('tcp://'.length).replace(/:[^:\]]*$/, ''));
+}
 const MAX_CORRELATION_BYTES = 256;
 const DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024 + 64 * 1024;
 /** Closing: the command socket counts as read empty once it gave nothing for this long. */
@@ -118,6 +134,7 @@ interface RunningQuery {
  * const consumer = new ZeroMQConsumer({
  *   commandEndpoint: 'tcp://0.0.0.0:5555',
  *   queryEndpoint: 'tcp://0.0.0.0:5556',
+ *   auth: 'none', // other hosts may connect without CURVE, on purpose (or give `curve`)
  *   commandBus, eventBus, queryBus,
  *   onError: (error, context) => console.error(`zeromq consumer (${context.stage}):`, error),
  * });
@@ -162,6 +179,13 @@ export class ZeroMQConsumer extends TransportConsumer<ZeroMQBoundEndpoints> {
         );
       }
     }
+    requireAuthOffLoopback(
+      COMPONENT,
+      tcpHosts([...this.#commandEndpoints, ...this.#queryEndpoints]),
+      curve !== undefined,
+      options.auth,
+      'curve: { secretKey, allowedClientKeys }',
+    );
     this.#curve = curve;
     this.#tuning = tuningOf(options, COMPONENT);
     this.#receiveHighWaterMark = checkOption(

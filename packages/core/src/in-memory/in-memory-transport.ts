@@ -1,10 +1,11 @@
-import { defineTransport, type TransportDefinition } from '../switchyard/transport-definition.ts';
+import {
+  type ConsumerSide,
+  defineTransport,
+  type TransportDefinition,
+} from '../switchyard/transport-definition.ts';
 import { InMemoryChannel } from './in-memory-channel.ts';
 import { InMemoryConsumer, type InMemoryConsumerOptions } from './in-memory-consumer.ts';
 import { InMemoryProducer, type InMemoryProducerOptions } from './in-memory-producer.ts';
-
-/** The options the buses and definitions come from `createSwitchyard`, not from you. */
-type WiredKeys = 'channel' | 'commandBus' | 'eventBus' | 'queryBus' | 'definitions' | 'validate';
 
 /** Options of {@link inMemoryTransport}. */
 export interface InMemoryTransportOptions {
@@ -13,7 +14,7 @@ export interface InMemoryTransportOptions {
   /** Options of its producer (timeouts, limits). @default {} */
   readonly producer?: Omit<InMemoryProducerOptions, 'channel'> | undefined;
   /** Options of its consumer (concurrency, onError, …). @default {} */
-  readonly consumer?: Omit<InMemoryConsumerOptions, WiredKeys> | undefined;
+  readonly consumer?: Omit<ConsumerSide<InMemoryConsumerOptions>, 'channel'> | undefined;
 }
 
 /**

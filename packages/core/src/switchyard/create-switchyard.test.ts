@@ -86,7 +86,7 @@ describe('createSwitchyard', () => {
     expect(service.sendsOver).toEqual([]);
     expect(web.serves).toEqual([]);
     expect(web.sendsOver).toEqual(['a', 'b']);
-    await service.start();
+    expect(await service.start()).toEqual({ a: 'in-memory', b: 'in-memory' });
     await web.start();
 
     await web.commandBus.dispatch(RegisterUser.create({ userId: 'u1', email: 'ada@example.com' }));
@@ -253,7 +253,8 @@ describe('createSwitchyard', () => {
       .catch((e: unknown) => e);
     expect(isSwitchyardError(late, ErrorCode.ProducerClosed)).toBe(true);
     await service.close();
-    await expect(service.start()).resolves.toBeUndefined(); // start() is once: the first promise
+    // start() is once: the first promise, with the address of each served transport.
+    await expect(service.start()).resolves.toEqual({ a: 'in-memory', b: 'in-memory' });
   });
 
   it('closeOnSignals closes everything on SIGTERM, within its bound', async () => {

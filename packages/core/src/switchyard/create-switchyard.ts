@@ -85,8 +85,12 @@ export interface Switchyard {
   readonly sendsOver: readonly string[];
   /** The transports whose producer was built so far (on the first message sent through each). */
   builtProducers(): string[];
-  /** Starts the consumers of the served transports; resolves when all listen. Once. */
-  start(): Promise<void>;
+  /**
+   * Starts the consumers of the served transports; resolves, once all listen, with the address each
+   * serves by transport name (e.g. `{ users: { url: 'http://127.0.0.1:8080/' } }`). Once: a second
+   * call gets the same promise.
+   */
+  start(): Promise<Readonly<Record<string, unknown>>>;
   /**
    * Closes the consumers first (the messages they are handling finish and may still send), then the
    * producers that were built; each bounded by its own `closeTimeoutMs`. Once; a second call awaits
@@ -197,9 +201,9 @@ export function createSwitchyard<const T extends Readonly<Record<string, Transpo
   }
 
   const consumers: MessageConsumer[] = [];
-  let started: Promise<void> | undefined;
+  let started: Promise<Readonly<Record<string, unknown>>> | undefined;
   let closed: Promise<void> | undefined;
-  const start = (): Promise<void> => {
+  const start = (): Promise<Readonly<Record<string, unknown>>> => {
     started ??= (async () => {
       if (closed !== undefined) throw new ConfigurationError('This Switchyard is closed');
       for (const name of serves) {
@@ -221,7 +225,8 @@ export function createSwitchyard<const T extends Readonly<Record<string, Transpo
         }
         consumers.push(consumer);
       }
-      await Promise.all(consumers.map((consumer) => consumer.start()));
+      const addresses = await Promise.all(consumers.map((consumer) => consumer.start()));
+      return Object.freeze(Object.fromEntries([...serves].map((name, index) => [name, addresses[index]])));
     })();
     return started;
   };

@@ -13,6 +13,12 @@ export interface ConsumerWiring
     Pick<ReceiverOptions, 'definitions' | 'validate'>,
     ErrorReportingOptions {}
 
+/** A consumer's options without what `createSwitchyard` wires in (buses, definitions, validation). */
+export type ConsumerSide<Options> = Omit<
+  Options,
+  'commandBus' | 'eventBus' | 'queryBus' | 'definitions' | 'validate'
+>;
+
 /** A consumer as `createSwitchyard` starts and closes it. Every adapter's consumer is one. */
 export interface MessageConsumer {
   /** Binds or connects and starts consuming; resolves with the address it serves. */
