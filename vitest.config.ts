@@ -7,7 +7,7 @@ import { defineConfig } from 'vitest/config';
  */
 export default defineConfig({
   test: {
-    projects: ['packages/*', 'examples/demo', 'examples/two-services'],
+    projects: ['packages/*', 'examples/demo', 'examples/two-services', 'scripts/readme-examples'],
     reporters: process.env.CI ? ['default', 'json'] : ['default'],
     outputFile: { json: '.tools/vitest-report.json' },
   },
