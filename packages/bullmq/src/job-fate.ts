@@ -1,35 +1,30 @@
-import { errorMessage, type FailureOutcome, isSwitchyardError } from '@switchyard/core';
+import { type DeliveryFate, deliveryFate, type FailureOutcome, failedReason } from '@switchyard/core';
 import { type Job, UnrecoverableError } from 'bullmq';
 
 /**
  * What becomes of a job whose message failed: BullMQ tries it again after its backoff, keeps it in
  * the failed set (a dead letter), or completes it (the failure was reported, nothing to keep).
  */
-export type JobFate = 'retry' | 'dead-letter' | 'complete';
+export type JobFate = DeliveryFate;
 
 /**
- * The fate of a failed job, read from the outcome table: retried while the failure may pass and
- * attempts are left; then kept as a dead letter or completed, as the table says. A query that was
- * answered (its caller got the error reply) is complete: a second answer would reach nobody.
+ * The fate of a failed job: core's {@link deliveryFate} (the outcome table, shared with every
+ * durable transport) for the attempt BullMQ is running now.
  */
 export function jobFate(
   outcome: FailureOutcome,
   job: Pick<Job, 'attemptsMade' | 'opts'>,
   answered: boolean,
 ): JobFate {
-  if (answered) return 'complete';
-  const attemptsLeft = job.attemptsMade + 1 < (job.opts.attempts ?? 1);
-  if (outcome.retry && attemptsLeft) return 'retry';
-  return outcome.deadLetter ? 'dead-letter' : 'complete';
+  return deliveryFate(outcome, job.attemptsMade + 1, job.opts.attempts ?? 1, answered);
 }
 
 /**
  * What the processor throws for a job that is retried (a plain `Error`: BullMQ applies its backoff)
  * or kept as a dead letter (`UnrecoverableError`: straight to the failed set). BullMQ records its
- * message as the job's `failedReason`: `CODE: message`.
+ * message as the job's `failedReason`: `CODE: message` (core's `failedReason`).
  */
 export function fateError(fate: Exclude<JobFate, 'complete'>, error: unknown): Error {
-  const message = errorMessage(error);
-  const reason = isSwitchyardError(error) ? `${error.code}: ${message}` : message;
+  const reason = failedReason(error);
   return fate === 'retry' ? new Error(reason, { cause: error }) : new UnrecoverableError(reason);
 }
