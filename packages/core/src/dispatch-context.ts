@@ -48,6 +48,11 @@ export class DispatchContext implements PipelineState, HandlerContext {
   raceable = false;
   /** Why the dispatch was cut short (a `TimeoutError` or `AbortedError`), once it was. */
   cancelled: unknown = undefined;
+  /**
+   * Call local handlers in the handling scope (correlation and causation ids): the bus's
+   * `correlation` option; `undefined` is automatic (see `enableHandlingScope`).
+   */
+  correlation: boolean | undefined = undefined;
   /** A signal from outside the dispatch that the handlers' `signal` follows (see `handlerSignal`). */
   handlerSignal: AbortSignal | undefined = undefined;
   #deferred: Deferred<unknown> | undefined;

@@ -5,12 +5,23 @@ import { isThenable } from './is-thenable.ts';
 import type { AnyMessage, EventMessage } from './message.ts';
 import { MessageBus } from './message-bus.ts';
 import { isMessageProducer, type MessageProducer, produceOptions } from './message-producer.ts';
+import { callHandler } from './observability/handling-scope.ts';
 import { Priority } from './pipeline.ts';
 import { ListenerExceptionCollectionMode } from './plugins/listener-exception-collection-mode.ts';
 import { OnEventStrategy } from './plugins/on-event-strategy.ts';
 
 /** Options of an {@link EventBus}. */
 export interface EventBusOptions {
+  /**
+   * Call each local handler in a handling scope, so that what it dispatches — locally or over any
+   * transport — carries `correlationId` and `causationId`, and `handledMessage()` works. It costs an
+   * `AsyncLocalStorage.run` per local handler call (0.4–0.8 µs on Node 24), so by default it is on
+   * only once the process uses a transport (creates a producer or consumer) or installs
+   * instrumentation — where messages leave the process — and off in a purely in-process app.
+   * `true` turns it on regardless, `false` off.
+   * @default undefined — automatic, as above
+   */
+  readonly correlation?: boolean | undefined;
   /**
    * Run every listener even when one fails, then reject with one {@link ListenerErrors}
    * (same as attaching {@link ListenerExceptionCollectionMode}).
@@ -44,6 +55,7 @@ export class EventBus extends MessageBus {
 
   constructor(options: EventBusOptions = {}) {
     super(options.defaultTimeoutMs);
+    this.correlation = options.correlation;
     this.attach('dispatch', invokeEventListeners, Priority.invokeHandler);
     if (options.listenerObjects !== false) this.use(new OnEventStrategy());
     if (options.collectListenerErrors === true) this.use(new ListenerExceptionCollectionMode());
@@ -73,7 +85,8 @@ export class EventBus extends MessageBus {
 }
 
 function invokeOne(target: unknown, context: DispatchContext): unknown {
-  if (typeof target === 'function') return target(context.message, context);
+  if (typeof target === 'function')
+    return callHandler(target as Handler, context.message, context, context.correlation);
   return (target as MessageProducer).produce(context.message as AnyMessage, produceOptions(context));
 }
 
@@ -102,3 +115,6 @@ async function invokeAll(context: DispatchContext, targets: readonly unknown[]):
   }
   if (errors !== undefined) throw new ListenerErrors(context.messageName ?? 'an unnamed message', errors);
 }
+
+/** A local handler as the bus calls it. */
+type Handler = (message: never, context: DispatchContext) => unknown;

@@ -1,8 +1,15 @@
 import { DefinitionRegistry } from './definitions.ts';
 import { DispatchContext } from './dispatch-context.ts';
 import type { DispatchOptions } from './dispatch-options.ts';
-import { AbortedError, ConfigurationError, DispatchError, InvalidMessageError, TimeoutError } from './errors.ts';
+import {
+  AbortedError,
+  ConfigurationError,
+  DispatchError,
+  InvalidMessageError,
+  TimeoutError,
+} from './errors.ts';
 import { DEADLINE, deadlineOf, isMessage, receivedFrom, withMetadata } from './message.ts';
+import { observeDispatch } from './observability/observe-dispatch.ts';
 import { type BusEvent, type Listener, type ListenerHandle, Pipeline, Priority } from './pipeline.ts';
 import type { Plugin } from './plugins/plugin.ts';
 
@@ -25,6 +32,8 @@ export abstract class MessageBus {
    * feed this bus validate arriving payloads against their schemas by default.
    */
   readonly definitions = new DefinitionRegistry();
+  /** Call local handlers in the handling scope: the bus's `correlation` option (`undefined`: automatic). */
+  protected correlation: boolean | undefined = undefined;
 
   /** @param defaultTimeoutMs the `timeoutMs` of every dispatch that gives none. */
   constructor(defaultTimeoutMs?: number | undefined) {
@@ -98,7 +107,9 @@ export abstract class MessageBus {
     const signal = options?.signal;
     const carried = deadlineOf(context.message);
     if (options?.handlerSignal !== undefined) context.handlerSignal = options.handlerSignal;
-    if (timeoutMs === undefined && signal === undefined && carried === undefined) return this.run(context);
+    if (this.correlation !== undefined) context.correlation = this.correlation;
+    if (timeoutMs === undefined && signal === undefined && carried === undefined)
+      return this.#observed(context);
     try {
       if (timeoutMs !== undefined) checkTimeout(timeoutMs, 'timeoutMs');
     } catch (error) {
@@ -137,7 +148,7 @@ export abstract class MessageBus {
       clearTimeout(timer);
       return Promise.reject(new DispatchError(context.cancelled, label(), 'initialize'));
     }
-    let outcome = this.run(context);
+    let outcome = this.#observed(context);
     if (this.kind !== 'query') {
       // A query's deferred carries the cancellation; a command or event races its handlers.
       const cancelled = new Promise<never>((_, reject) => {
@@ -152,6 +163,16 @@ export abstract class MessageBus {
       if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort);
     });
   }
+
+  /**
+   * {@link run} observed (observability/observe-dispatch.ts): correlation and causation ids, the
+   * handling scope, the installed instrumentation.
+   */
+  #observed(context: DispatchContext): Promise<unknown> {
+    return observeDispatch(this.kind, context, this.#run);
+  }
+
+  readonly #run = (context: DispatchContext): Promise<unknown> => this.run(context);
 
   /**
    * Runs one dispatch through the pipeline; `settle` runs after the dispatch chain and before

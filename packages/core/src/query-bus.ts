@@ -6,6 +6,7 @@ import { isThenable } from './is-thenable.ts';
 import type { AnyMessage, QueryMessage, ResultOf } from './message.ts';
 import { MessageBus } from './message-bus.ts';
 import { isMessageProducer } from './message-producer.ts';
+import { callHandler } from './observability/handling-scope.ts';
 import { Priority } from './pipeline.ts';
 import { deferredFinderFunction } from './plugins/deferred-finder.ts';
 import { FinderInvokeStrategy } from './plugins/finder-invoke-strategy.ts';
@@ -15,6 +16,16 @@ export type QueryDispatchOptions = DispatchOptions;
 
 /** Options of a {@link QueryBus}. */
 export interface QueryBusOptions {
+  /**
+   * Call each local handler in a handling scope, so that what it dispatches — locally or over any
+   * transport — carries `correlationId` and `causationId`, and `handledMessage()` works. It costs an
+   * `AsyncLocalStorage.run` per local handler call (0.4–0.8 µs on Node 24), so by default it is on
+   * only once the process uses a transport (creates a producer or consumer) or installs
+   * instrumentation — where messages leave the process — and off in a purely in-process app.
+   * `true` turns it on regardless, `false` off.
+   * @default undefined — automatic, as above
+   */
+  readonly correlation?: boolean | undefined;
   /**
    * Timeout applied to every dispatch that does not give its own `timeoutMs`.
    * @default undefined — no bus-level timeout (producers still apply their own reply timeout)
@@ -45,6 +56,7 @@ export class QueryBus extends MessageBus {
 
   constructor(options: QueryBusOptions = {}) {
     super(options.defaultTimeoutMs);
+    this.correlation = options.correlation;
     this.attach('dispatch', invokeFinder, Priority.invokeHandler);
     if (options.finderObjects !== false) this.use(new FinderInvokeStrategy());
   }
@@ -89,13 +101,13 @@ function invokeFinder(context: DispatchContext): unknown {
     // prooph style: the finder settles the deferred itself; a rejection still counts.
     context.handled = true;
     const deferred = context.deferred;
-    const result = settleItself(context.message, deferred);
+    const result = callHandler(settleItself, context.message, deferred, context.correlation);
     if (isThenable(result)) result.then(undefined, (error: unknown) => deferred.reject(error));
     return undefined;
   }
   if (typeof target === 'function') {
     context.handled = true;
-    const result = target(context.message, context);
+    const result = callHandler(target as Handler, context.message, context, context.correlation);
     // Nothing can race this dispatch: take the answer directly, without a deferred in between.
     if (!context.raceable) {
       if (!isThenable(result)) {
@@ -127,3 +139,6 @@ function invokeFinder(context: DispatchContext): unknown {
 }
 
 function ignore(): void {}
+
+/** A local handler as the bus calls it. */
+type Handler = (message: never, context: DispatchContext) => unknown;

@@ -11,6 +11,7 @@ import {
   type WireCapabilities,
   type WireChannel,
   type WireData,
+  withTraceHeaders,
 } from '@switchyard/core';
 import { Pool } from 'undici';
 import { isConnectionFailure } from './connection-failure.ts';
@@ -176,10 +177,13 @@ export class HttpWire implements ProducerWire<string> {
         response = await pool.request({
           path: this.#path,
           method: 'POST',
-          headers:
+          // The trace context the instrumentation put in the envelope also goes out as headers.
+          headers: withTraceHeaders(
+            message.metadata,
             this.#headerFactory === undefined
               ? this.#staticHeaders
               : { ...this.#headerFactory({ message, body: data }), ...this.#staticHeaders },
+          ),
           body: data,
           signal: signal ?? null,
           headersTimeout,

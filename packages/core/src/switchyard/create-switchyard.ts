@@ -68,6 +68,12 @@ export interface SwitchyardOptions<T extends Readonly<Record<string, TransportDe
    */
   readonly validate?: ValidationMode | undefined;
   /**
+   * Keep the handled message in scope around local handlers, so that what they dispatch carries
+   * `correlationId` and `causationId` (the buses' `correlation` option).
+   * @default undefined — automatic: on once the process uses a transport, off when all is in-process
+   */
+  readonly correlation?: boolean | undefined;
+  /**
    * The `timeoutMs` of every dispatch that gives none, on the three buses.
    * @default undefined — no timeout (producers still bound queries by their `replyTimeoutMs`)
    */
@@ -187,9 +193,10 @@ export function createSwitchyard<const T extends Readonly<Record<string, Transpo
     route(routers, definition, targets);
   }
 
-  const commandBus = new CommandBus({ defaultTimeoutMs: options.defaultTimeoutMs });
-  const eventBus = new EventBus({ defaultTimeoutMs: options.defaultTimeoutMs });
-  const queryBus = new QueryBus({ defaultTimeoutMs: options.defaultTimeoutMs });
+  const busOptions = { defaultTimeoutMs: options.defaultTimeoutMs, correlation: options.correlation };
+  const commandBus = new CommandBus(busOptions);
+  const eventBus = new EventBus(busOptions);
+  const queryBus = new QueryBus(busOptions);
   commandBus.use(routers.command);
   eventBus.use(routers.event);
   queryBus.use(routers.query);

@@ -1,4 +1,5 @@
 import type { WireData } from '../codec/message-codec.ts';
+import { enableHandlingScope } from '../observability/handling-scope.ts';
 import { ErrorReporter, type ErrorReportingOptions } from './error-reporter.ts';
 import { Lifecycle, type LifecycleOptions, type LifecycleState } from './lifecycle.ts';
 import { MessageReceiver, type ReceiveResult, type ReceiverOptions } from './message-receiver.ts';
@@ -50,6 +51,8 @@ export abstract class TransportConsumer<Address = string> {
       'whole',
     );
     this.receiver = new MessageReceiver(transport, options);
+    // Messages arrive from other processes: correlate what their handlers dispatch.
+    enableHandlingScope();
     this.errors = new ErrorReporter(component, transport, options);
     this.lifecycle = new Lifecycle(component, options);
   }

@@ -8,8 +8,10 @@ import {
   ProducerClosedError,
   TransportError,
 } from '../errors.ts';
-import { type AnyMessage, deadlineOf, isMessage } from '../message.ts';
+import { type AnyMessage, deadlineOf, isMessage, withMetadata } from '../message.ts';
 import type { MessageProducer, ProduceOptions, ProducerCapabilities } from '../message-producer.ts';
+import { enableHandlingScope } from '../observability/handling-scope.ts';
+import { currentInstrumentation } from '../observability/instrumentation.ts';
 import { ErrorReporter, type ErrorReportingOptions } from './error-reporter.ts';
 import { Lifecycle, type LifecycleOptions, type LifecycleState } from './lifecycle.ts';
 import { checkOption } from './option-checks.ts';
@@ -59,6 +61,7 @@ export class TransportProducer<Address = string> implements MessageProducer {
   /** Where background failures go (`onError`, else the logger). */
   protected readonly errors: ErrorReporter;
   readonly #component: string;
+  readonly #transport: string;
   readonly #wire: ProducerWire<Address>;
   readonly #codec: MessageCodec;
   readonly #lifecycle: Lifecycle<Address>;
@@ -81,6 +84,9 @@ export class TransportProducer<Address = string> implements MessageProducer {
     options: TransportProducerOptions = {},
   ) {
     this.#component = component;
+    // Messages leave this process from here on: correlate what handlers dispatch.
+    enableHandlingScope();
+    this.#transport = transport;
     this.#wire = wire;
     this.#codec = options.codec ?? new JsonCodec();
     this.#lifecycle = new Lifecycle(component, options);
@@ -162,6 +168,18 @@ export class TransportProducer<Address = string> implements MessageProducer {
         ),
       );
     }
+    // Instrumentation (observability/instrumentation.ts) wraps the send and may add trace context.
+    const instrumentation = currentInstrumentation();
+    if (instrumentation?.send !== undefined) {
+      const observation = { message, transport: this.#transport, component: this.#component };
+      return instrumentation.send(observation, (metadata) =>
+        this.#produce(metadata === undefined ? message : withMetadata(message, metadata), options),
+      );
+    }
+    return this.#produce(message, options);
+  }
+
+  #produce(message: AnyMessage, options: ProduceOptions | undefined): Promise<void> {
     const lifecycle = this.#lifecycle;
     if (lifecycle.closing) return Promise.reject(new ProducerClosedError());
     const deferred = message.kind === 'query' ? options?.deferred : undefined;

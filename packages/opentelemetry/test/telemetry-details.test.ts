@@ -1,0 +1,201 @@
+import { createServer, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import type { DataPoint, Histogram, ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import {
+  CommandBus,
+  CommandRouter,
+  ConfigurationError,
+  defineCommand,
+  defineQuery,
+  installInstrumentation,
+  QueryBus,
+  QueryRouter,
+  reportDeadLetter,
+} from '@switchyard/core';
+import { HttpProducer } from '@switchyard/http';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { FailOrder, OrderPlaced, PlaceOrder, startLocalSide, startRemoteSide } from './harness/scenario.ts';
+import { setupTelemetry } from './harness/telemetry.ts';
+import { transportKit } from './harness/transports.ts';
+
+let telemetry: ReturnType<typeof setupTelemetry>;
+beforeEach(() => {
+  telemetry = setupTelemetry();
+});
+afterEach(async () => {
+  await telemetry.teardown();
+});
+
+function points(metrics: ResourceMetrics, name: string): DataPoint<number | Histogram>[] {
+  for (const scope of metrics.scopeMetrics) {
+    for (const metric of scope.metrics)
+      if (metric.descriptor.name === name) return metric.dataPoints as DataPoint<number | Histogram>[];
+  }
+  return [];
+}
+
+function sum(metrics: ResourceMetrics, name: string, attributes: Record<string, unknown>): number {
+  let total = 0;
+  for (const point of points(metrics, name)) {
+    if (Object.entries(attributes).every(([key, value]) => point.attributes[key] === value)) {
+      total += typeof point.value === 'number' ? point.value : point.value.count;
+    }
+  }
+  return total;
+}
+
+describe('metrics', () => {
+  it('counts sent, consumed and failed messages with durations, and in-flight back at zero', async () => {
+    const kit = transportKit('in-memory', 'unused');
+    const local = await startLocalSide(kit);
+    const remote = await startRemoteSide(kit, local.backAddress, () => undefined);
+    local.connect(remote.address);
+    try {
+      await local.commands.dispatch(PlaceOrder.create({ n: 1 }));
+      await local.whenShipped;
+      await local.commands.dispatch(FailOrder.create({ n: 2 }));
+    } finally {
+      await remote.close(); // lets the remote handlers finish
+      await local.close();
+    }
+    const { resourceMetrics } = await telemetry.reader.collect();
+    const ok = { 'messaging.system': 'in-memory', 'switchyard.outcome': 'ok' };
+    expect(
+      sum(resourceMetrics, 'messaging.client.sent.messages', {
+        ...ok,
+        'messaging.destination.name': 'PlaceOrder',
+        'switchyard.message.kind': 'command',
+      }),
+    ).toBe(1);
+    expect(
+      sum(resourceMetrics, 'messaging.client.sent.messages', {
+        ...ok,
+        'messaging.destination.name': 'OrderPlaced',
+        'switchyard.message.kind': 'event',
+      }),
+    ).toBe(1);
+    expect(
+      sum(resourceMetrics, 'messaging.client.consumed.messages', {
+        ...ok,
+        'messaging.destination.name': 'PlaceOrder',
+      }),
+    ).toBe(1);
+    const failed = {
+      'messaging.system': 'in-memory',
+      'messaging.destination.name': 'FailOrder',
+      'switchyard.outcome': 'handler',
+      'error.type': 'OUT_OF_STOCK',
+    };
+    expect(sum(resourceMetrics, 'messaging.client.consumed.messages', failed)).toBe(1);
+    expect(
+      sum(resourceMetrics, 'switchyard.messages.failed', {
+        ...failed,
+        'messaging.operation.name': 'process',
+      }),
+    ).toBe(1);
+    expect(
+      sum(resourceMetrics, 'messaging.client.operation.duration', {
+        'messaging.destination.name': 'PlaceOrder',
+      }),
+    ).toBe(1);
+    expect(
+      sum(resourceMetrics, 'messaging.process.duration', { 'messaging.destination.name': 'OrderPlaced' }),
+    ).toBe(1);
+    expect(
+      sum(resourceMetrics, 'switchyard.dispatch.duration', {
+        'messaging.destination.name': 'ShipOrder',
+        'messaging.system': 'switchyard',
+      }),
+    ).toBe(1);
+    const inFlight = points(resourceMetrics, 'switchyard.messages.in_flight');
+    expect(inFlight.length).toBeGreaterThan(0);
+    for (const point of inFlight) expect(point.value).toBe(0);
+  });
+
+  it('counts the dead letters a transport reports', async () => {
+    reportDeadLetter({ message: OrderPlaced.create({ n: 1 }), transport: 'bullmq', error: new Error('x') });
+    const { resourceMetrics } = await telemetry.reader.collect();
+    expect(
+      sum(resourceMetrics, 'switchyard.messages.dead_lettered', {
+        'messaging.system': 'bullmq',
+        'messaging.destination.name': 'OrderPlaced',
+      }),
+    ).toBe(1);
+  });
+});
+
+describe('spans in detail', () => {
+  it('sends the trace context as HTTP headers too', async () => {
+    const seen: IncomingHttpHeaders[] = [];
+    const server = createServer((request, response) => {
+      seen.push(request.headers);
+      request.resume();
+      request.on('end', () => response.writeHead(202).end());
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const producer = new HttpProducer({ url: `http://127.0.0.1:${port}/`, retry: false });
+    try {
+      const routes = new CommandRouter();
+      routes.route(PlaceOrder).to(producer);
+      const bus = new CommandBus();
+      bus.use(routes);
+      await bus.dispatch(PlaceOrder.create({ n: 1 }));
+    } finally {
+      await producer.close();
+      await new Promise((resolve) => server.close(resolve));
+    }
+    const send = telemetry.exporter.getFinishedSpans().find((s) => s.name === 'send PlaceOrder')!;
+    expect(seen[0]?.traceparent).toBe(`00-${send.spanContext().traceId}-${send.spanContext().spanId}-01`);
+  });
+
+  it('marks a dispatch that timed out, and keeps the handler’s dispatches under its span', async () => {
+    const Slow = defineCommand<{ n: number }>('Slow');
+    const Lookup = defineQuery<{ n: number }, number>('Lookup');
+    const queryBus = new QueryBus();
+    const finders = new QueryRouter();
+    finders.route(Lookup).to(async (query) => query.payload.n);
+    queryBus.use(finders);
+    const bus = new CommandBus();
+    const routes = new CommandRouter();
+    routes.route(Slow).to(async (command) => {
+      await queryBus.dispatch(Lookup.create({ n: command.payload.n }));
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    });
+    bus.use(routes);
+    await expect(bus.dispatch(Slow.create({ n: 1 }), { timeoutMs: 20 })).rejects.toMatchObject({
+      code: 'SWITCHYARD_TIMEOUT',
+    });
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    const spans = telemetry.exporter.getFinishedSpans();
+    const slow = spans.find((s) => s.name === 'dispatch Slow')!;
+    const lookup = spans.find((s) => s.name === 'dispatch Lookup')!;
+    expect(lookup.parentSpanContext?.spanId).toBe(slow.spanContext().spanId);
+    expect(lookup.kind).toBe(SpanKind.INTERNAL);
+    expect(lookup.attributes['switchyard.bus']).toBe('query');
+    expect(slow.status.code).toBe(SpanStatusCode.ERROR);
+    expect(slow.attributes['error.type']).toBe('SWITCHYARD_TIMEOUT');
+    expect(slow.attributes['switchyard.outcome']).toBe('timeout');
+  });
+
+  it('continues the trace of the span active where the root is dispatched', async () => {
+    const bus = new CommandBus();
+    const routes = new CommandRouter();
+    routes.route(PlaceOrder).to(() => undefined);
+    bus.use(routes);
+    const tracer = telemetry.tracerProvider.getTracer('test');
+    await tracer.startActiveSpan('GET /orders', async (request) => {
+      await bus.dispatch(PlaceOrder.create({ n: 1 }));
+      request.end();
+    });
+    const spans = telemetry.exporter.getFinishedSpans();
+    const request = spans.find((s) => s.name === 'GET /orders')!;
+    const dispatch = spans.find((s) => s.name === 'dispatch PlaceOrder')!;
+    expect(dispatch.parentSpanContext?.spanId).toBe(request.spanContext().spanId);
+  });
+
+  it('allows one instrumentation at a time', () => {
+    expect(() => installInstrumentation({})).toThrow(ConfigurationError);
+  });
+});
