@@ -165,7 +165,7 @@ export const scenario: BenchScenario = {
     const event = sequential((n) => sy.eventBus.dispatch(Registered.create({ n })));
     rows.push(
       await compareThroughput({
-        name: 'core: command dispatch via router to async handler',
+        name: 'core: command dispatch incl. creating the message, router → async handler',
         ops: OPS,
         subject: { name: 'switchyard', run: command },
         baseline: {
@@ -174,7 +174,7 @@ export const scenario: BenchScenario = {
         },
       }),
       await compareThroughput({
-        name: 'core: command dispatch via router to async handler',
+        name: 'core: command dispatch incl. creating the message, router → async handler',
         ops: OPS,
         subject: { name: 'switchyard', run: command },
         baseline: {
@@ -183,13 +183,13 @@ export const scenario: BenchScenario = {
         },
       }),
       await compareThroughput({
-        name: 'core: command dispatch via router to async handler',
+        name: 'core: command dispatch incl. creating the message, router → async handler',
         ops: OPS,
         subject: { name: 'switchyard', run: command },
         baseline: { name: 'direct handler call', run: sequential((n) => handle({ n })) },
       }),
       await compareThroughput({
-        name: 'core: query dispatch',
+        name: 'core: query dispatch incl. creating the message',
         ops: OPS,
         subject: { name: 'switchyard', run: query },
         baseline: {
@@ -198,7 +198,7 @@ export const scenario: BenchScenario = {
         },
       }),
       await compareThroughput({
-        name: 'core: query dispatch',
+        name: 'core: query dispatch incl. creating the message',
         ops: OPS,
         subject: { name: 'switchyard', run: query },
         baseline: { name: 'direct finder call', run: sequential((n) => find({ n })) },

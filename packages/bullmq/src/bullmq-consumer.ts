@@ -173,7 +173,12 @@ export class BullMQConsumer extends TransportConsumer<BullMQAddress> {
     try {
       const data = fromJobData(job.data);
       replyTo = data.replyTo;
-      result = await this.handle(data.envelope, undefined, { job });
+      const { envelope } = data;
+      if ('data' in envelope) result = await this.handle(envelope.data, undefined, { job });
+      else {
+        result = await this.receiver.receiveObject(envelope.object);
+        if (!result.ok) this.reportFailure(result, { job });
+      }
     } catch (error) {
       result = this.receiver.failed(error); // job data that is not ours
       if (!result.ok) this.reportFailure(result, { job });

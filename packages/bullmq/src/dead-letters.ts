@@ -1,6 +1,8 @@
 import {
   type AnyMessage,
   ConfigurationError,
+  type DeadLetterQueue,
+  type DeadLetterRecord,
   ErrorReporter,
   type ErrorReportingOptions,
   JsonCodec,
@@ -28,22 +30,12 @@ export interface DeadLettersOptions extends ErrorReportingOptions {
   readonly codec?: MessageCodec | undefined;
 }
 
-/** One failed job: what it carried and why it failed. */
-export interface DeadLetter {
+/** One failed job: what it carried and why it failed (core's `DeadLetterRecord`, named by its job id). */
+export interface DeadLetter extends DeadLetterRecord {
   /** The BullMQ job id (the message id, escaped if BullMQ required it). Pass it to `replay`/`purge`. */
   readonly jobId: string;
   /** The job name: the message name. */
   readonly name: string;
-  /** Why the last attempt failed, e.g. `SWITCHYARD_DECODE_ERROR: The envelope is not valid JSON`. */
-  readonly failedReason: string;
-  /** Attempts made before it was given up. */
-  readonly attemptsMade: number;
-  /** When it failed for the last time. */
-  readonly failedAt: Date | undefined;
-  /** The decoded message, or `undefined` when the envelope cannot be decoded (poison input). */
-  readonly message: AnyMessage | undefined;
-  /** The raw envelope as stored in the job, or `undefined` when the job data has none. */
-  readonly envelope: WireData | undefined;
 }
 
 /**
@@ -63,7 +55,7 @@ export interface DeadLetter {
  * await deadLetters.purge();            // or drop them
  * await deadLetters.close();
  */
-export class DeadLetters {
+export class DeadLetters implements DeadLetterQueue<DeadLetter> {
   readonly #options: DeadLettersOptions;
   readonly #codec: MessageCodec;
   readonly #errors: ErrorReporter;
@@ -182,8 +174,13 @@ export class DeadLetters {
     let envelope: WireData | undefined;
     let message: AnyMessage | undefined;
     try {
-      envelope = fromJobData(job.data).envelope;
-      message = this.#codec.decode(envelope);
+      const stored = fromJobData(job.data).envelope;
+      // An envelope stored as an object is listed as its JSON text.
+      envelope = 'data' in stored ? stored.data : JSON.stringify(stored.object);
+      message =
+        'data' in stored || this.#codec.decodeObject === undefined
+          ? this.#codec.decode(envelope)
+          : this.#codec.decodeObject(stored.object);
     } catch {
       // Poison input: listed with what there is.
     }

@@ -1,5 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import type { Metadata } from './json.ts';
+import { randomUuid } from './uuid.ts';
 
 /** The three kinds of message Switchyard carries. */
 export type MessageKind = 'command' | 'event' | 'query';
@@ -81,7 +81,7 @@ export function createMessage<Payload, Kind extends MessageKind, Name extends st
   init: MessageInit<Payload, Kind, Name>,
 ): Message<Payload, Kind, Name> {
   return Object.freeze({
-    id: init.id ?? randomUUID(),
+    id: init.id ?? randomUuid(),
     kind: init.kind,
     name: init.name,
     payload: init.payload,
@@ -97,7 +97,16 @@ export function createMessage<Payload, Kind extends MessageKind, Name extends st
  * const traced = withMetadata(cmd, { correlationId: req.id });
  */
 export function withMetadata<M extends AnyMessage>(message: M, metadata: Metadata): M {
-  return Object.freeze({ ...message, metadata: Object.freeze({ ...message.metadata, ...metadata }) });
+  // The six fields by name, not `{ ...message }`: the copy gets the same shape as a created message
+  // (one hidden class for every message the buses see) and skips the generic spread.
+  return Object.freeze({
+    id: message.id,
+    kind: message.kind,
+    name: message.name,
+    payload: message.payload,
+    metadata: Object.freeze({ ...message.metadata, ...metadata }),
+    createdAt: message.createdAt,
+  }) as M;
 }
 
 /** True for a value shaped like a Switchyard message (used by buses to tell messages from plain objects). */

@@ -12,6 +12,7 @@ import {
   toRemoteErrorInfo,
 } from '@switchyard/core';
 import type { AuthHook } from './auth-hook.ts';
+import { BodyDeadlines } from './body-deadlines.ts';
 import { DedupeWindow } from './dedupe-window.ts';
 import { ACCEPTED, type Answer, errorAnswer, replyAnswer, writeAnswer } from './http-answer.ts';
 import { readBody } from './read-body.ts';
@@ -53,7 +54,7 @@ export interface HttpConsumerOptions extends TransportConsumerOptions {
    * How long the answer to a command or event is remembered by message id, so that a retried POST
    * of the same message is answered without running its handler again. Best effort: in memory, in
    * this process only. Transient failures (5xx) are not remembered, so a retry runs again; queries
-   * share only a concurrent duplicate's answer. `0` turns it off. Must cover the auth hook's
+   * are not de-duplicated (keep them free of side effects). `0` turns it off. Must cover the auth hook's
    * `replayWindowMs` (HMAC), else the constructor throws `ConfigurationError`.
    * @default 60_000
    */
@@ -113,6 +114,8 @@ export class HttpConsumer extends TransportConsumer<HttpConsumerAddress> {
   readonly #contentType: string;
   readonly #bodyLimit: number;
   readonly #bodyTimeoutMs: number;
+  /** One timer for the body deadlines of every request. */
+  readonly #bodyDeadlines: BodyDeadlines;
   readonly #auth: AuthHook | undefined;
   readonly #dedupe: DedupeWindow<Answer> | undefined;
   readonly #exposeStack: boolean;
@@ -137,6 +140,7 @@ export class HttpConsumer extends TransportConsumer<HttpConsumerAddress> {
       10_000,
       'positive',
     );
+    this.#bodyDeadlines = new BodyDeadlines(this.#bodyTimeoutMs);
     requireAuthOffLoopback(
       'HttpConsumer',
       [options.host ?? '127.0.0.1'],
@@ -239,7 +243,7 @@ export class HttpConsumer extends TransportConsumer<HttpConsumerAddress> {
   async #serve(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const refusal = firstRefusal(this.#checks, request);
     if (refusal !== undefined) return writeAnswer(response, refusal, this.lifecycle.closing);
-    const body = await readBody(request, this.#bodyLimit, this.#bodyTimeoutMs);
+    const body = await readBody(request, this.#bodyLimit, this.#bodyDeadlines);
     if (typeof body === 'string') {
       const answer = this.#bodyFailure(body);
       if (answer === undefined) response.destroy();
@@ -318,12 +322,14 @@ export class HttpConsumer extends TransportConsumer<HttpConsumerAddress> {
       return this.#answer(receiver.failed(error, decoded));
     }
     const dedupe = this.#dedupe;
-    if (dedupe === undefined) return this.#answer(await receiver.dispatch(message, signal));
+    // Queries are not de-duplicated (they are free of side effects): no entry, no lookup.
+    if (dedupe === undefined || message.kind === 'query') {
+      return this.#answer(await receiver.dispatch(message, signal));
+    }
     const earlier = dedupe.get(message.id);
     if (earlier !== undefined) return earlier;
     const outcome = receiver.dispatch(message, signal).then((result) => this.#answer(result));
-    const remembered = message.kind !== 'query';
-    dedupe.remember(message.id, outcome, (answer) => remembered && answer.status < 500);
+    dedupe.remember(message.id, outcome, keepAnswer);
     return outcome;
   }
 
@@ -342,6 +348,11 @@ export class HttpConsumer extends TransportConsumer<HttpConsumerAddress> {
     if (reply !== undefined) return replyAnswer(status, receiver.encodeReply(reply), this.#contentType);
     return errorAnswer(status, toRemoteErrorInfo(result.error, this.#exposeStack));
   }
+}
+
+/** A command's or event's answer is remembered unless it was a transient failure (5xx: retry runs again). */
+function keepAnswer(answer: Answer): boolean {
+  return answer.status < 500;
 }
 
 /** A signal that fires when the client goes away before its answer was written (timeout, abort). */

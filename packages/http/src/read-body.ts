@@ -1,15 +1,20 @@
 import type { IncomingMessage } from 'node:http';
+import type { BodyDeadlines } from './body-deadlines.ts';
 
 /** The body, or why it could not be read. */
 export type BodyRead = Buffer | 'too-large' | 'timeout' | 'aborted' | 'consumed';
 
 /**
- * Reads a request body into one buffer, stopping at `limitBytes` (→ `too-large`), after
- * `timeoutMs` without the whole body (→ `timeout`, slow senders), or when the client goes away.
+ * Reads a request body into one buffer, stopping at `limitBytes` (→ `too-large`), at its deadline
+ * in `deadlines` without the whole body (→ `timeout`, slow senders), or when the client goes away.
  * A body already read by a framework (`req.body` as a Buffer or string, e.g. `express.raw()`) is
  * used as is; a stream some other middleware already drained (e.g. `express.json()`) is `consumed`.
  */
-export function readBody(request: IncomingMessage, limitBytes: number, timeoutMs: number): Promise<BodyRead> {
+export function readBody(
+  request: IncomingMessage,
+  limitBytes: number,
+  deadlines: BodyDeadlines,
+): Promise<BodyRead> {
   const preRead = (request as { body?: unknown }).body;
   if (Buffer.isBuffer(preRead)) {
     return Promise.resolve(preRead.byteLength > limitBytes ? 'too-large' : preRead);
@@ -26,7 +31,7 @@ export function readBody(request: IncomingMessage, limitBytes: number, timeoutMs
     const finish = (result: BodyRead): void => {
       if (done) return;
       done = true;
-      clearTimeout(timer);
+      deadline.cancel();
       request.off('data', onData);
       request.off('end', onEnd);
       request.off('error', onAbort);
@@ -43,7 +48,7 @@ export function readBody(request: IncomingMessage, limitBytes: number, timeoutMs
       finish(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size));
     };
     const onAbort = (): void => finish('aborted');
-    const timer = setTimeout(() => finish('timeout'), timeoutMs);
+    const deadline = deadlines.start(() => finish('timeout'));
     request.on('data', onData);
     request.on('end', onEnd);
     request.on('error', onAbort);

@@ -28,6 +28,22 @@ export interface SocketWriterOptions {
   readonly sendTimeoutMs: number;
   /** Names the socket in error messages, e.g. `"command socket tcp://host:5555"`. */
   readonly label: string;
+  /**
+   * Combines the writes queued behind the send in progress into one message, when they share a
+   * batch key (see `write`).
+   * @default undefined — every write is a message of its own
+   */
+  readonly coalesce?: Coalesce | undefined;
+}
+
+/** How a {@link SocketWriter} combines queued writes into one message. */
+export interface Coalesce {
+  /** Most writes in one combined message. */
+  readonly maxCount: number;
+  /** Most bytes in one combined message (strings counted at 3 bytes per character, the UTF-8 bound). */
+  readonly maxBytes: number;
+  /** The combined message of the frames of several writes with the same batch key, in order. */
+  readonly combine: (writes: readonly Frames[]) => Frames;
 }
 
 interface Job {
@@ -36,6 +52,10 @@ interface Job {
   readonly mayWait: boolean;
   readonly resolve: () => void;
   readonly reject: (error: unknown) => void;
+  /** Writes with the same key may share a message; `undefined` goes alone. */
+  readonly batchKey?: string | undefined;
+  /** Bytes of its frames (upper bound), counted only for a write with a batch key. */
+  readonly bytes?: number;
 }
 
 /**
@@ -69,6 +89,8 @@ export class SocketWriter {
   #mayWait = true;
   /** Why the last `#start` failed at once (the socket threw instead of returning a promise). */
   #lastError: Error | undefined;
+  /** True while a flush of the writes of this tick is scheduled (coalescing). */
+  #flushing = false;
 
   constructor(socket: SendingSocket, options: SocketWriterOptions) {
     this.#socket = socket;
@@ -87,10 +109,15 @@ export class SocketWriter {
    * sending. With `mayWait` false the write does not wait for room when its turn comes: no room,
    * and it fails at once, without holding up the writes behind it (for messages that are only
    * worth sending now, such as a cancel).
+   *
+   * With `coalesce` set, a write with a `batchKey` waits for the end of the tick (the microtasks
+   * running now; `process.nextTick`), and the writes of that tick with the same key — or queued
+   * behind a send in progress — go out together as one message. A write without one goes alone.
    */
-  write(frames: Frames, signal?: AbortSignal, mayWait = true): Promise<void> {
+  write(frames: Frames, signal?: AbortSignal, mayWait = true, batchKey?: string): Promise<void> {
     if (this.#closed) return Promise.reject(new ProducerClosedError());
-    if (!this.#busy) {
+    const coalesce = batchKey !== undefined && this.#options.coalesce !== undefined;
+    if (!this.#busy && !coalesce && this.queued === 0) {
       // Fast path: nothing in progress, so nothing queued either; the caller gets the send's promise.
       const sending = this.#start(frames, undefined, mayWait);
       if (sending === undefined) {
@@ -107,10 +134,25 @@ export class SocketWriter {
         ),
       );
     }
-    return new Promise<void>((resolve, reject) => {
-      this.#queue.push({ frames, signal, mayWait, resolve, reject });
+    const queued = new Promise<void>((resolve, reject) => {
+      if (coalesce) {
+        this.#queue.push({ frames, signal, mayWait, resolve, reject, batchKey, bytes: bytesOf(frames) });
+      } else {
+        this.#queue.push({ frames, signal, mayWait, resolve, reject });
+      }
     });
+    if (!this.#busy && !this.#flushing) {
+      this.#flushing = true;
+      process.nextTick(this.#flush);
+    }
+    return queued;
   }
+
+  /** End of the tick: start sending what queued up, unless a send already runs (it goes on from there). */
+  readonly #flush = (): void => {
+    this.#flushing = false;
+    if (!this.#busy) this.#next();
+  };
 
   /**
    * Refuses new writes and lets the queued ones reach the socket, for up to `timeoutMs` — unless the
@@ -119,7 +161,7 @@ export class SocketWriter {
    */
   async close(timeoutMs: number): Promise<void> {
     this.#closed = true;
-    if (this.#busy && !this.#waiting && timeoutMs > 0) {
+    if ((this.#busy || this.#flushing) && !this.#waiting && timeoutMs > 0) {
       const idle = new Promise<void>((resolve) => {
         this.#whenIdle = resolve;
       });
@@ -203,7 +245,11 @@ export class SocketWriter {
         job.resolve();
         continue;
       }
-      const sending = this.#start(job.frames, job, job.mayWait);
+      const batch = job.batchKey !== undefined && job.mayWait ? this.#batchAfter(job) : undefined;
+      const sending =
+        batch === undefined
+          ? this.#start(job.frames, job, job.mayWait)
+          : this.#start(this.#options.coalesce!.combine(batch.map(framesOf)), settleAll(batch), true);
       if (sending === undefined) {
         this.#lastError = undefined;
         continue;
@@ -217,6 +263,32 @@ export class SocketWriter {
     const idle = this.#whenIdle;
     this.#whenIdle = undefined;
     idle?.();
+  }
+
+  /**
+   * The writes queued right behind `first` that may share its message (same batch key, may wait,
+   * within the count and byte bounds), taken off the queue; writes whose caller stopped waiting are
+   * skipped as in {@link #next}. `undefined` when `first` goes alone.
+   */
+  #batchAfter(first: Job): Job[] | undefined {
+    const { maxCount, maxBytes } = this.#options.coalesce!;
+    const queue = this.#queue;
+    let batch: Job[] | undefined;
+    let bytes = first.bytes ?? 0;
+    while (this.#head < queue.length && (batch?.length ?? 1) < maxCount) {
+      const job = queue[this.#head]!;
+      if (job.signal?.aborted === true) {
+        queue[this.#head++] = undefined;
+        job.resolve();
+        continue;
+      }
+      if (job.batchKey !== first.batchKey || !job.mayWait || bytes + (job.bytes ?? 0) > maxBytes) break;
+      queue[this.#head++] = undefined;
+      bytes += job.bytes ?? 0;
+      batch ??= [first];
+      batch.push(job);
+    }
+    return batch;
   }
 
   #afterFailure(cause: unknown, error: unknown): void {
@@ -257,3 +329,37 @@ function codeOf(cause: unknown): unknown {
 }
 
 function ignore(): void {}
+
+function framesOf(job: Job): Frames {
+  return job.frames;
+}
+
+/** One job standing for several written as one message: it settles them all. */
+function settleAll(batch: readonly Job[]): Job {
+  return {
+    frames: [],
+    signal: undefined,
+    mayWait: true,
+    resolve() {
+      for (const job of batch) job.resolve();
+    },
+    reject(error: unknown) {
+      for (const job of batch) job.reject(error);
+    },
+  };
+}
+
+/** An upper bound of the bytes of `frames`: strings at 3 bytes per UTF-16 unit. */
+function bytesOf(frames: Frames): number {
+  if (!Array.isArray(frames)) return sizeOf(frames);
+  let bytes = 0;
+  for (const frame of frames) bytes += sizeOf(frame);
+  return bytes;
+}
+
+function sizeOf(frame: unknown): number {
+  if (typeof frame === 'string') return frame.length * 3;
+  if (ArrayBuffer.isView(frame)) return frame.byteLength;
+  if (frame instanceof ArrayBuffer) return frame.byteLength;
+  return 8; // a number or null frame
+}

@@ -13,6 +13,7 @@ import {
   TransportError,
 } from '@switchyard/core';
 import { Context, Pull, Router } from 'zeromq';
+import { type BatchEntry, isBatch, joinBatch, readBatch } from './batch-frames.ts';
 import { ReceiveLoop, type ReceivingSocket } from './receive-loop.ts';
 import { SocketWriter } from './socket-writer.ts';
 import { isCurveKey } from './z85.ts';
@@ -96,6 +97,10 @@ function tcpHosts(endpoints: readonly string[]): string[] {
     .map((endpoint) => endpoint.slice('tcp://'.length).replace(/:[^:\]]*$/, ''));
 }
 const MAX_CORRELATION_BYTES = 256;
+/** Most replies in one batch message. */
+const MAX_REPLY_BATCH_COUNT = 256;
+/** Most bytes in one batch of replies (a bigger reply goes alone). */
+const MAX_REPLY_BATCH_BYTES = 1024 * 1024;
 const DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024 + 64 * 1024;
 /** Closing: the command socket counts as read empty once it gave nothing for this long. */
 const QUIET_MS = 100;
@@ -116,6 +121,8 @@ interface RunningQuery {
   readonly identity: Buffer;
   readonly correlation: Buffer;
   readonly controller: AbortController;
+  /** Set when the query came in a batch: its reply may join a batch to the same connection. */
+  readonly batchKey: string | undefined;
 }
 
 /**
@@ -261,6 +268,12 @@ export class ZeroMQConsumer extends TransportConsumer<ZeroMQBoundEndpoints> {
         maxQueued: Number.MAX_SAFE_INTEGER,
         sendTimeoutMs: 0,
         label: `ZeroMQ reply socket (${queries.join(', ')})`,
+        // Replies to one producer's batched queries, queued behind the send in progress, share a message.
+        coalesce: {
+          maxCount: MAX_REPLY_BATCH_COUNT,
+          maxBytes: MAX_REPLY_BATCH_BYTES,
+          combine: (writes) => joinBatch(writes, true),
+        },
       });
       this.#queries = {
         socket: router,
@@ -357,34 +370,73 @@ export class ZeroMQConsumer extends TransportConsumer<ZeroMQBoundEndpoints> {
     return this.slotFree();
   };
 
-  /** Frames: routing id (added by the Router), correlation id, envelope — or an empty frame: a cancel. */
+  /**
+   * Frames: routing id (added by the Router), correlation id, envelope — or an empty frame: a cancel.
+   * Or a batch of such pairs (see batch-frames.ts), each handled as if it came alone; its replies
+   * go back batched too.
+   */
   readonly #onQuery = (frames: Buffer[]): Promise<void> | undefined => {
-    const [identity, correlation, body] = frames;
-    if (frames.length !== 3 || correlation!.length === 0 || correlation!.length > MAX_CORRELATION_BYTES) {
+    let entries: BatchEntry[];
+    try {
+      if (!isBatch(frames, 1)) {
+        return this.#onOneQuery(frames[0]!, frames[1], frames[2], frames.length === 3, undefined);
+      }
+      entries = readBatch(frames[1]!);
+    } catch (error) {
+      this.#reportFailed(error);
+      return undefined;
+    }
+    return this.#onBatch(frames[0]!, entries);
+  };
+
+  /** The queries of a batch, each as if it came alone, waiting for a free slot whenever every slot is taken. */
+  async #onBatch(identity: Buffer, entries: readonly BatchEntry[]): Promise<void> {
+    const batchKey = identity.toString('latin1');
+    for (const { id, data } of entries) {
+      const slot = this.#onOneQuery(identity, id, data, true, batchKey);
+      if (slot !== undefined) await slot;
+    }
+  }
+
+  /** One query (or cancel); `batchKey` set when it came in a batch, so its reply may join one. */
+  #onOneQuery(
+    identity: Buffer,
+    correlation: Buffer | undefined,
+    body: Buffer | undefined,
+    wellFormed: boolean,
+    batchKey: string | undefined,
+  ): Promise<void> | undefined {
+    if (
+      !wellFormed ||
+      correlation === undefined ||
+      body === undefined ||
+      correlation.length === 0 ||
+      correlation.length > MAX_CORRELATION_BYTES
+    ) {
       this.#reportFailed(
         new DecodeError(
-          `Expected a correlation frame (1–${MAX_CORRELATION_BYTES} bytes) and an envelope on the query socket, got ${frames.length - 1} frame(s)`,
+          `Expected a correlation frame (1–${MAX_CORRELATION_BYTES} bytes) and an envelope on the query socket`,
         ),
       );
       return undefined;
     }
-    const id = correlation!.toString('utf8');
-    if (body!.length === 0) {
+    const id = correlation.toString('utf8');
+    if (body.length === 0) {
       // The caller stopped waiting (timeout, abort). A query that already finished is not found, and
       // only the connection that sent a query may cancel it.
       const running = this.#running.get(id);
-      if (running?.identity.equals(identity!) === true) {
+      if (running?.identity.equals(identity) === true) {
         running.controller.abort(new Error('The caller stopped waiting for the reply'));
       }
       return undefined;
     }
     if (this.lifecycle.closing) {
-      this.#reply(identity!, correlation!, this.receiver.errorReply(id, closingError()));
+      this.#reply(identity, correlation, this.receiver.errorReply(id, closingError()), batchKey);
       return undefined;
     }
-    this.track(this.#handleQuery(identity!, correlation!, id, body!));
+    this.track(this.#handleQuery(identity, correlation, id, body, batchKey));
     return this.slotFree();
-  };
+  }
 
   /** Decode → refuse a query (it has no way back from here) → validate → dispatch. Never rejects. */
   #handleCommand(body: Buffer): Promise<void> {
@@ -421,7 +473,13 @@ export class ZeroMQConsumer extends TransportConsumer<ZeroMQBoundEndpoints> {
    * cancel fires → reply on its connection. Even an envelope that cannot be read is answered (the
    * correlation frame says whom to tell). Never rejects.
    */
-  #handleQuery(identity: Buffer, correlation: Buffer, id: string, body: Buffer): Promise<void> {
+  #handleQuery(
+    identity: Buffer,
+    correlation: Buffer,
+    id: string,
+    body: Buffer,
+    batchKey: string | undefined,
+  ): Promise<void> {
     const receiver = this.receiver;
     let decoded: AnyMessage | undefined;
     try {
@@ -436,11 +494,11 @@ export class ZeroMQConsumer extends TransportConsumer<ZeroMQBoundEndpoints> {
       }
     } catch (error) {
       const result = this.#reportFailed(error, decoded);
-      this.#reply(identity, correlation, result.reply ?? receiver.errorReply(id, error));
+      this.#reply(identity, correlation, result.reply ?? receiver.errorReply(id, error), batchKey);
       return Promise.resolve();
     }
     const query = decoded;
-    const running: RunningQuery = { identity, correlation, controller: new AbortController() };
+    const running: RunningQuery = { identity, correlation, controller: new AbortController(), batchKey };
     // Ids are UUIDs: one already running came from another connection (or a confused producer); the
     // first keeps its entry, and this one cannot be cancelled.
     const registered = !this.#running.has(id);
@@ -457,15 +515,20 @@ export class ZeroMQConsumer extends TransportConsumer<ZeroMQBoundEndpoints> {
         if (!result.ok) this.reportFailure(result);
         // Aborted: its caller stopped waiting, or the consumer already answered it at close.
         if (signal.aborted || result.reply === undefined) return;
-        this.#reply(identity, correlation, result.reply);
+        this.#reply(identity, correlation, result.reply, batchKey);
       });
   }
 
-  #reply(identity: Buffer, correlation: Buffer, reply: Reply): void {
+  /**
+   * Writes a reply to the connection `identity`. `batchKey` (that connection, set only for a query
+   * that came in a batch, so its producer reads batches) lets replies queued behind the send in
+   * progress go out as one batch.
+   */
+  #reply(identity: Buffer, correlation: Buffer, reply: Reply, batchKey?: string): void {
     const writer = this.#replies;
     if (writer === undefined) return;
     writer
-      .write([identity, correlation, this.receiver.encodeReply(reply)])
+      .write([identity, correlation, this.receiver.encodeReply(reply)], undefined, true, batchKey)
       .catch((error: unknown) => this.errors.report(error, 'reply', { messageId: reply.inReplyTo }));
   }
 
@@ -479,8 +542,13 @@ export class ZeroMQConsumer extends TransportConsumer<ZeroMQBoundEndpoints> {
   /** `closeTimeoutMs` ran out with queries still running: answer them now and fire their signals. */
   #cutOffRunningQueries(): void {
     const error = closingError();
-    for (const { identity, correlation, controller } of this.#running.values()) {
-      this.#reply(identity, correlation, this.receiver.errorReply(correlation.toString('utf8'), error));
+    for (const { identity, correlation, controller, batchKey } of this.#running.values()) {
+      this.#reply(
+        identity,
+        correlation,
+        this.receiver.errorReply(correlation.toString('utf8'), error),
+        batchKey,
+      );
       controller.abort(error);
     }
   }
@@ -498,13 +566,22 @@ export class ZeroMQConsumer extends TransportConsumer<ZeroMQBoundEndpoints> {
 
   /** A query left unread at close: answered with `SWITCHYARD_PRODUCER_CLOSED`. */
   readonly #refuseQuery = (frames: Buffer[]): void => {
-    const [identity, correlation, body] = frames;
-    if (frames.length !== 3 || body!.length === 0 || correlation!.length === 0) return;
-    this.#reply(
-      identity!,
-      correlation!,
-      this.receiver.errorReply(correlation!.toString('utf8'), closingError()),
-    );
+    const identity = frames[0]!;
+    let entries: readonly BatchEntry[];
+    let batchKey: string | undefined;
+    try {
+      if (isBatch(frames, 1)) {
+        entries = readBatch(frames[1]!);
+        batchKey = identity.toString('latin1');
+      } else if (frames.length === 3) entries = [{ id: frames[1]!, data: frames[2]! }];
+      else return;
+    } catch {
+      return; // not ours to answer
+    }
+    for (const { id, data } of entries) {
+      if (data.length === 0 || id.length === 0) continue;
+      this.#reply(identity, id, this.receiver.errorReply(id.toString('utf8'), closingError()), batchKey);
+    }
   };
 
   #onZapDecision(decision: ZapDecision): void {

@@ -60,6 +60,15 @@ export interface ZeroMQProducerOptions extends TransportProducerOptions, ZeroMQS
   readonly immediate?: boolean | undefined;
   /** Encrypt and authenticate with CURVE. @default undefined — plain TCP: unencrypted and unauthenticated */
   readonly curve?: ZeroMQCurveClientOptions | undefined;
+  /**
+   * Queries written in the same tick (or while a send is in progress) go out together as one
+   * ZeroMQ message — a batch: one versioned frame of `[id, envelope]` entries, at most 256 queries
+   * and `maxMessageBytes` — and the consumer answers a batch's queries in batches too: fewer sends
+   * and receives per query under load, nothing added when queries come one at a time. Consumers
+   * before this version cannot read batches: upgrade the consumers first, or set `false` until then.
+   * @default true
+   */
+  readonly coalesceQueries?: boolean | undefined;
 }
 
 /**

@@ -12,15 +12,18 @@ import {
   type WireData,
 } from '@switchyard/core';
 import { Dealer, Push } from 'zeromq';
+import { type BatchEntry, isBatch, joinBatch, readBatch } from './batch-frames.ts';
 import { ConnectedPeers } from './connected-peers.ts';
 import { ReceiveLoop } from './receive-loop.ts';
-import { SocketWriter } from './socket-writer.ts';
+import { type Coalesce, SocketWriter } from './socket-writer.ts';
 import { isCurveKey } from './z85.ts';
 import { endpointList, type ZeroMQConnectedEndpoints } from './zeromq-endpoints.ts';
 import type { ZeroMQProducerOptions } from './zeromq-producer.ts';
 import { type SocketTuning, tuningOf } from './zeromq-socket-options.ts';
 
 const COMPONENT = 'ZeroMQProducer';
+/** Most queries in one batch message. */
+const MAX_BATCH_COUNT = 256;
 
 /** The zeromq.js options both sockets of a producer are created with. */
 interface ProducerSocketOptions extends SocketTuning {
@@ -57,6 +60,8 @@ export class ZeroMQWire implements ProducerWire<ZeroMQConnectedEndpoints> {
   readonly #immediate: boolean;
   readonly #sendTimeoutMs: number;
   readonly #maxQueuedSends: number;
+  /** How queries queued behind the send in progress share one message (undefined: they do not). */
+  readonly #coalesce: Coalesce | undefined;
   #channel: WireChannel | undefined;
   #commands: Outlet<Push> | undefined;
   #queries: Outlet<Dealer> | undefined;
@@ -105,6 +110,16 @@ export class ZeroMQWire implements ProducerWire<ZeroMQConnectedEndpoints> {
             curveSecretKey: curve.secretKey,
           }),
     };
+    this.#coalesce =
+      options.coalesceQueries === false
+        ? undefined
+        : {
+            maxCount: MAX_BATCH_COUNT,
+            // A batch is never bigger than the largest message this producer sends alone, so a
+            // consumer whose maxMessageBytes admits those admits its batches.
+            maxBytes: options.maxMessageBytes ?? 16 * 1024 * 1024,
+            combine: (writes) => joinBatch(writes, false),
+          };
     this.capabilities = {
       replies: this.#queryEndpoints.length > 0 ? 'channel' : false,
       confirmsHandling: false,
@@ -158,7 +173,7 @@ export class ZeroMQWire implements ProducerWire<ZeroMQConnectedEndpoints> {
     const frames: [string, WireData] = [message.id, outgoing.data];
     const peers = this.#queryPeers;
     if (peers === undefined || peers.any) {
-      return queries.writer.write(frames, outgoing.signal) as Promise<undefined>;
+      return queries.writer.write(frames, outgoing.signal, true, this.#batchKey) as Promise<undefined>;
     }
     return this.#writeOnceConnected(queries, peers, frames, outgoing.signal);
   }
@@ -188,6 +203,11 @@ export class ZeroMQWire implements ProducerWire<ZeroMQConnectedEndpoints> {
     await this.#replies?.done;
   }
 
+  /** Every query may share a batch (when coalescing is on). */
+  get #batchKey(): string | undefined {
+    return this.#coalesce === undefined ? undefined : 'query';
+  }
+
   #outlet<S extends Push | Dealer>(socket: S, endpoints: readonly string[], kind: string): Outlet<S> {
     for (const endpoint of endpoints) socket.connect(endpoint);
     const label = `ZeroMQ ${kind} socket (${endpoints.join(', ')})`;
@@ -195,6 +215,7 @@ export class ZeroMQWire implements ProducerWire<ZeroMQConnectedEndpoints> {
       maxQueued: this.#maxQueuedSends,
       sendTimeoutMs: this.#sendTimeoutMs,
       label,
+      ...(kind === 'query' && this.#coalesce !== undefined ? { coalesce: this.#coalesce } : {}),
     });
     return { socket, writer, label };
   }
@@ -224,7 +245,7 @@ export class ZeroMQWire implements ProducerWire<ZeroMQConnectedEndpoints> {
         );
       }
       // Connected — or closed, and then the closed writer rejects with ProducerClosedError.
-      return queries.writer.write(frames, signal) as Promise<undefined>;
+      return queries.writer.write(frames, signal, true, this.#batchKey) as Promise<undefined>;
     });
   }
 
@@ -237,7 +258,14 @@ export class ZeroMQWire implements ProducerWire<ZeroMQConnectedEndpoints> {
     const channel = this.#channel!;
     return new ReceiveLoop(dealer, {
       onMessage(frames) {
-        if (frames.length !== 2) {
+        let batch: BatchEntry[] | undefined;
+        try {
+          batch = isBatch(frames, 0) ? readBatch(frames[0]!) : undefined;
+        } catch (error) {
+          channel.report(error, 'reply');
+          return undefined;
+        }
+        if (batch === undefined && frames.length !== 2) {
           channel.report(
             new DecodeError(
               `Expected a correlation frame and a reply on the query socket, got ${frames.length} frame(s)`,
@@ -246,11 +274,14 @@ export class ZeroMQWire implements ProducerWire<ZeroMQConnectedEndpoints> {
           );
           return undefined;
         }
-        try {
-          channel.reply(frames[1]!, frames[0]!.toString('utf8'));
-        } catch (error) {
-          // One reply that could not be settled; the others can still be.
-          channel.report(error, 'reply');
+        // A single reply is [id, reply]; a batch one frame of entries (see batch-frames.ts).
+        for (const { id, data } of batch ?? [{ id: frames[0]!, data: frames[1]! }]) {
+          try {
+            channel.reply(data, id.toString('utf8'));
+          } catch (error) {
+            // One reply that could not be settled; the others can still be.
+            channel.report(error, 'reply');
+          }
         }
         return undefined;
       },

@@ -1,6 +1,7 @@
 import { CommandBus, CommandRouter, ErrorCode, isSwitchyardError, JsonCodec } from '@switchyard/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Router } from 'zeromq';
+import { isBatch, readBatch } from '../src/batch-frames.ts';
 import { ZeroMQConsumer, ZeroMQProducer } from '../src/index.ts';
 import {
   freePort,
@@ -214,7 +215,10 @@ describe('zeromq faults: consumer restarted', () => {
     const serve = (async () => {
       const received: Buffer[][] = [];
       for await (const frames of router) {
-        received.push(frames);
+        // The producer may send both queries in one batch: [identity, batch frame].
+        if (isBatch(frames, 1)) {
+          for (const { id, data } of readBatch(frames[1]!)) received.push([frames[0]!, id, data]);
+        } else received.push(frames);
         if (received.length < 2) continue;
         const [a, b] = received as [Buffer[], Buffer[]];
         const idOf = (frames: Buffer[]) => frames[1]!.toString();

@@ -45,22 +45,36 @@ export class JsonCodec implements MessageCodec {
   }
 
   encode(message: AnyMessage): string {
-    return stringify(
-      {
-        v: ENVELOPE_VERSION,
-        id: message.id,
-        kind: message.kind,
-        name: message.name,
-        payload: message.payload === undefined ? null : message.payload,
-        metadata: message.metadata,
-        createdAt: message.createdAt,
-      },
-      message.name,
-    );
+    return stringify(this.encodeObject(message), message.name);
+  }
+
+  /** The v1 envelope as an object (what `encode` stringifies). */
+  encodeObject(message: AnyMessage): Record<string, unknown> {
+    return {
+      v: ENVELOPE_VERSION,
+      id: message.id,
+      kind: message.kind,
+      name: message.name,
+      payload: message.payload === undefined ? null : message.payload,
+      metadata: message.metadata,
+      createdAt: message.createdAt,
+    };
   }
 
   decode(data: WireData): AnyMessage {
-    const envelope = this.#parse(data, 'envelope');
+    return this.#decodeEnvelope(this.#parse(data, 'envelope'));
+  }
+
+  /** Decodes a v1 envelope someone else parsed from JSON; refuses pollution keys as `decode` does. */
+  decodeObject(value: unknown): AnyMessage {
+    if (!isPlainObject(value))
+      throw new DecodeError(`The envelope must be a JSON object, got ${describe(value)}`);
+    if (hasPollutionKey(value))
+      throw new DecodeError('The envelope contains a "__proto__" or "constructor.prototype" key');
+    return this.#decodeEnvelope(value);
+  }
+
+  #decodeEnvelope(envelope: Record<string, unknown>): AnyMessage {
     if (envelope.v !== ENVELOPE_VERSION) {
       throw new DecodeError(
         `Unsupported envelope version ${describe(envelope.v)}; expected ${ENVELOPE_VERSION}`,

@@ -28,4 +28,15 @@ export interface MessageCodec {
   encodeReply(reply: Reply): WireData;
   /** Decodes and validates a query reply. */
   decodeReply(data: WireData): Reply;
+  /**
+   * Optional, for JSON codecs: the envelope as a JSON-ready object, for transports that serialise
+   * their own JSON around it (BullMQ's job data), so it is not a JSON string inside JSON. Call it
+   * only for a message `encode` accepted (it does not check what JSON can carry).
+   */
+  encodeObject?(message: AnyMessage): Record<string, unknown>;
+  /**
+   * Optional, the other half of {@link encodeObject}: decodes and validates an envelope the transport
+   * already parsed from JSON, with the same checks as `decode` (size aside: it was parsed already).
+   */
+  decodeObject?(value: unknown): AnyMessage;
 }

@@ -2,7 +2,13 @@ import { JsonCodec } from '../codec/json-codec.ts';
 import type { MessageCodec, Reply, WireData } from '../codec/message-codec.ts';
 import type { CommandBus } from '../command-bus.ts';
 import { type AnyDefinition, DefinitionRegistry, validateMessage } from '../definitions.ts';
-import { DeadlineExceededError, NoHandlerError, toRemoteErrorInfo, ValidationError } from '../errors.ts';
+import {
+  DeadlineExceededError,
+  DecodeError,
+  NoHandlerError,
+  toRemoteErrorInfo,
+  ValidationError,
+} from '../errors.ts';
 import type { EventBus } from '../event-bus.ts';
 import type { Metadata } from '../json.ts';
 import {
@@ -14,6 +20,7 @@ import {
   RECEIVED_FROM,
   withMetadata,
 } from '../message.ts';
+import { currentInstrumentation } from '../observability/instrumentation.ts';
 import type { QueryBus } from '../query-bus.ts';
 import { type FailureOutcome, failureOutcome, type ReceiveFailure } from './failure-outcome.ts';
 
@@ -78,6 +85,7 @@ export class MessageReceiver {
   /** The codec used to decode envelopes and encode replies. */
   readonly codec: MessageCodec;
   readonly #options: ReceiverOptions;
+  readonly #transport: string;
   readonly #definitions: DefinitionRegistry | undefined;
   readonly #receivedFrom: Metadata;
   readonly #validate: boolean;
@@ -86,6 +94,7 @@ export class MessageReceiver {
   constructor(transport: string, options: ReceiverOptions) {
     this.#receivedFrom = Object.freeze({ [RECEIVED_FROM]: transport });
     this.#options = options;
+    this.#transport = transport;
     this.codec = options.codec ?? new JsonCodec();
     this.#validate = options.validate !== false;
     const definitions = options.definitions;
@@ -146,6 +155,16 @@ export class MessageReceiver {
    * (an HTTP request aborted); the handler's signal fires with it.
    */
   dispatch(message: AnyMessage, signal?: AbortSignal): Promise<ReceiveResult> {
+    // Instrumentation (observability/instrumentation.ts) wraps the processing, e.g. to extract trace context.
+    const instrumentation = currentInstrumentation();
+    if (instrumentation?.process !== undefined) {
+      const observation = { message, transport: this.#transport };
+      return instrumentation.process(observation, () => this.#dispatch(message, signal));
+    }
+    return this.#dispatch(message, signal);
+  }
+
+  #dispatch(message: AnyMessage, signal: AbortSignal | undefined): Promise<ReceiveResult> {
     const deadline = deadlineOf(message);
     if (deadline !== undefined && deadline <= Date.now()) {
       return Promise.resolve(this.failed(new DeadlineExceededError(message.name, deadline), message));
@@ -188,6 +207,26 @@ export class MessageReceiver {
     } catch (error) {
       return this.failed(error, undefined);
     }
+    return this.#receiveDecoded(decoded, signal);
+  }
+
+  /**
+   * {@link receive} for an envelope the transport already parsed from JSON (BullMQ's job data),
+   * decoded by the codec's `decodeObject`; a codec without it fails the delivery with a `DecodeError`.
+   */
+  async receiveObject(value: unknown, signal?: AbortSignal): Promise<ReceiveResult> {
+    let decoded: AnyMessage;
+    try {
+      if (this.codec.decodeObject === undefined)
+        throw new DecodeError(`The codec (${this.codec.contentType}) cannot decode an envelope object`);
+      decoded = this.codec.decodeObject(value);
+    } catch (error) {
+      return this.failed(error, undefined);
+    }
+    return this.#receiveDecoded(decoded, signal);
+  }
+
+  async #receiveDecoded(decoded: AnyMessage, signal: AbortSignal | undefined): Promise<ReceiveResult> {
     let message: AnyMessage;
     try {
       message = await this.accept(decoded);
