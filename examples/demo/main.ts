@@ -1,22 +1,29 @@
 /**
- * `pnpm demo` — one configuration, three transports, two "processes" (a web app and a users
+ * `pnpm demo` — one configuration, four transports, two "processes" (a web app and a users
  * service) in one Node process so the demo needs nothing but this repository:
  *
  *   RegisterUser    command  → "durable": BullMQ (in-memory when no Redis answers)
+ *   UserRegistered  event    → "events":  the transactional outbox (PostgreSQL; PGlite when none
+ *                              answers), committed with the user row, relayed after the commit
  *   GetUser         query    → "http":    undici → node:http, reply in the response
  *   CountUsers      query    → "zeromq":  Dealer → Router
- *   UserRegistered  event    → local to the users service, as is SendWelcomeMail
+ *   SendWelcomeMail command  → local to the users service
  *
- * `SWITCHYARD_ROUTES='{"GetUser":"zeromq"}' pnpm demo` moves GetUser to ZeroMQ: same code.
+ * `SWITCHYARD_ROUTES='{"GetUser":"zeromq"}' pnpm demo` moves GetUser to ZeroMQ: same code. The
+ * demo ends with the trace of the first registration, as OpenTelemetry recorded it.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, Socket } from 'node:net';
 import { createSwitchyard, type Switchyard } from '@switchyard/core';
-import { createHandlers } from './handlers.ts';
+import { migrate, OutboxRelay, PostgresOutbox } from '@switchyard/postgres';
+import { openDatabase } from '../outbox/database.ts';
+import { createHandlers, type UserStore } from './handlers.ts';
 import { CountUsers, GetUser, RegisterUser } from './messages.ts';
-import { definitions, routes, transports } from './routes.ts';
+import { definitions, routes as routesFor, transports } from './routes.ts';
+import { stopTracing, tracedRequest, traceTree } from './tracing.ts';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const log = (line: string) => console.log(line);
 
 const withRedis = await answers(REDIS_URL);
@@ -29,15 +36,37 @@ if (!withRedis) {
 const redis = withRedis
   ? { url: REDIS_URL, prefix: `switchyard-demo-${randomUUID().slice(0, 8)}` }
   : undefined;
-const shared = transports({
+
+// The users service's database: its users table and the outbox, in a schema of the demo's own.
+const database = await openDatabase(DATABASE_URL);
+log(database.line);
+const schema = `switchyard_demo_${randomUUID().slice(0, 8)}`;
+let store: UserStore | undefined;
+if (database.pool !== undefined) {
+  await migrate(database.pool, { schema });
+  await database.pool.query(`CREATE TABLE "${schema}".users (id text PRIMARY KEY, email text NOT NULL)`);
+  store = { outbox: new PostgresOutbox({ pool: database.pool, schema }), table: `"${schema}".users` };
+}
+const routes = routesFor(store !== undefined);
+const endpoints = {
   redis,
   httpPort: await freePort(),
   zeromqPorts: [await freePort(), await freePort()],
-});
+} as const;
+const { all: shared, relayed } = transports(endpoints, store?.outbox);
+const relay =
+  database.pool === undefined
+    ? undefined
+    : new OutboxRelay({
+        connection: database.pool,
+        schema,
+        targets: { events: relayed.createProducer() },
+        ...(database.embedded ? { listen: false, pollIntervalMs: 20 } : {}), // PGlite: one session
+      });
 
 // ---- the wiring: the users service handles, the web app only sends --------------------------
 let service: Switchyard | undefined;
-const handlers = createHandlers(log, () => service!);
+const handlers = createHandlers(log, () => service!, store);
 service = createSwitchyard({ definitions, routes, transports: shared, handlers: handlers.bindings });
 const web = createSwitchyard({ definitions, routes, transports: shared, validate: 'both' });
 log(`users-service serves ${service.serves.join(', ')}; web sends over ${web.sendsOver.join(', ')}\n`);
@@ -45,8 +74,11 @@ log(`users-service serves ${service.serves.join(', ')}; web sends over ${web.sen
 let exitCode = 0;
 try {
   await service.start();
+  await relay?.start();
   log(`web  → RegisterUser ×2 over "${routes.RegisterUser}" (${withRedis ? 'BullMQ' : 'in-memory'})`);
-  await web.commandBus.dispatch(RegisterUser.create({ userId: 'u1', email: 'ada@example.com' }));
+  const { traceId } = await tracedRequest('POST /users', () =>
+    web.commandBus.dispatch(RegisterUser.create({ userId: 'u1', email: 'ada@example.com' })),
+  );
   await web.commandBus.dispatch(RegisterUser.create({ userId: 'u2', email: 'grace@example.com' }));
   await waitUntil(() => handlers.users.size === 2 && handlers.mailsSent() === 2, 'both registrations');
 
@@ -61,14 +93,20 @@ try {
   log(
     `\nProducers built — web: ${web.builtProducers().sort().join(', ')}; users-service: ${service.builtProducers().join(', ') || 'none'}`,
   );
-  log('Done: one configuration, each message type on its own transport.');
+  log('\nThe trace of the first registration (OpenTelemetry, one trace id across every hop):');
+  log(traceTree(traceId));
+  log('\nDone: one configuration, each message type on its own transport.');
 } catch (error) {
   exitCode = 1;
   console.error('demo failed:', error);
 } finally {
   await web.close();
+  await relay?.close();
   await service.close();
   if (redis) await removeQueue(redis);
+  if (database.pool !== undefined) await database.pool.query(`DROP SCHEMA "${schema}" CASCADE`);
+  await database.close();
+  await stopTracing();
 }
 process.exitCode = exitCode;
 

@@ -1,6 +1,7 @@
 import { bullmqTransport } from '@switchyard/bullmq';
-import { inMemoryTransport, parseRoutes, type RouteTable } from '@switchyard/core';
+import { inMemoryTransport, parseRoutes, type RouteTable, type TransportDefinition } from '@switchyard/core';
 import { httpTransport } from '@switchyard/http';
+import type { PostgresOutbox } from '@switchyard/postgres';
 import { zeromqTransport } from '@switchyard/zeromq';
 import { CountUsers, GetUser, RegisterUser, SendWelcomeMail, UserRegistered } from './messages.ts';
 
@@ -11,12 +12,15 @@ export const definitions = [RegisterUser, UserRegistered, SendWelcomeMail, GetUs
  * Which transport carries which message: data, not code. `SWITCHYARD_ROUTES='{"GetUser":"zeromq"}'`
  * moves GetUser from HTTP to ZeroMQ without touching the code that dispatches it.
  */
-export const routes: RouteTable = {
-  RegisterUser: 'durable',
-  GetUser: 'http',
-  CountUsers: 'zeromq',
-  ...parseRoutes(process.env.SWITCHYARD_ROUTES, 'SWITCHYARD_ROUTES'),
-};
+export function routes(withOutbox: boolean): RouteTable {
+  return {
+    RegisterUser: 'durable',
+    GetUser: 'http',
+    CountUsers: 'zeromq',
+    UserRegistered: withOutbox ? 'events' : 'local', // committed with the user row, then relayed
+    ...parseRoutes(process.env.SWITCHYARD_ROUTES, 'SWITCHYARD_ROUTES'),
+  };
+}
 
 /** Where the users service listens (both processes read the same settings). */
 export interface Endpoints {
@@ -25,9 +29,16 @@ export interface Endpoints {
   readonly zeromqPorts: readonly [commands: number, queries: number];
 }
 
-/** The named transports. Each process builds only the side it uses. */
-export function transports({ redis, httpPort, zeromqPorts: [commands, queries] }: Endpoints) {
-  return {
+/**
+ * The named transports. Each process builds only the side it uses. With an outbox, "events" writes
+ * into it and its relay forwards to `relayed` (in-memory here; any transport in production).
+ */
+export function transports(
+  { redis, httpPort, zeromqPorts: [commands, queries] }: Endpoints,
+  outbox?: PostgresOutbox,
+) {
+  const relayed = inMemoryTransport();
+  const all: Record<string, TransportDefinition> = {
     durable: redis
       ? bullmqTransport({
           queueName: 'users',
@@ -48,4 +59,6 @@ export function transports({ redis, httpPort, zeromqPorts: [commands, queries] }
       },
     }),
   };
+  if (outbox !== undefined) all.events = outbox.transport('events', relayed);
+  return { all, relayed };
 }
