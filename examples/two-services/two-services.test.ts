@@ -55,18 +55,27 @@ describe("the root README's two-service example", () => {
       QUEUE_PREFIX: prefix,
       REDIS_URL: redisUrl,
     };
-    service = spawn(process.execPath, [...node, 'users-service.ts'], { cwd: here, env, stdio: ['ignore', 'pipe', 'inherit'] });
+    service = spawn(process.execPath, [...node, 'users-service.ts'], {
+      cwd: here,
+      env,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let serviceOutput = '';
     service.stdout?.on('data', (chunk: Buffer) => {
       serviceOutput += chunk.toString();
     });
     const deadline = Date.now() + 20_000;
-    while (!serviceOutput.includes('serves') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    while (!serviceOutput.includes('serves') && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 50));
     expect(serviceOutput).toContain('users-service serves jobs, users, fast');
 
     const web = await new Promise<string>((resolve, reject) => {
-      execFile(process.execPath, [...node, 'web.ts'], { cwd: here, env, timeout: 30_000 }, (error, stdout, stderr) =>
-        error ? reject(new Error(`${error.message}\n${stdout}${stderr}`)) : resolve(stdout),
+      execFile(
+        process.execPath,
+        [...node, 'web.ts'],
+        { cwd: here, env, timeout: 30_000 },
+        (error, stdout, stderr) =>
+          error ? reject(new Error(`${error.message}\n${stdout}${stderr}`)) : resolve(stdout),
       );
     });
     expect(web).toBe("{ userId: 'u1', email: 'ada@example.com' } 1 user(s)\n");

@@ -1,5 +1,6 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { type StartedProcess, startProcess } from '@switchyard/conformance';
 import { createSwitchyard, defineCommand, handle } from '@switchyard/core';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -19,23 +20,10 @@ afterAll(async () => {
   redis.disconnect();
 });
 
-function startWorker(): Promise<{ worker: ChildProcess; output: () => string }> {
+function startWorker(): Promise<StartedProcess> {
   const script = fileURLToPath(new URL('./fixtures/graceful-worker.ts', import.meta.url));
-  const worker = spawn(process.execPath, ['--conditions=switchyard-source', script], {
-    env: { ...process.env, REDIS_URL, PREFIX: prefix, QUEUE: queueName, HANDLED_KEY: handledKey },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let output = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('the worker did not start in 15 s')), 15_000);
-    worker.once('exit', (code) => reject(new Error(`the worker exited early (${code})`)));
-    worker.stdout?.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes('ready')) {
-        clearTimeout(timer);
-        resolve({ worker, output: () => output });
-      }
-    });
+  return startProcess(script, {
+    env: { REDIS_URL, PREFIX: prefix, QUEUE: queueName, HANDLED_KEY: handledKey },
   });
 }
 
@@ -44,7 +32,7 @@ describe('SIGTERM with closeOnSignals', () => {
     timeout: 90_000,
   }, async () => {
     const started = await startWorker();
-    child = started.worker;
+    child = started.child;
     // The web process: sends only, over the same named transport.
     const web = createSwitchyard({
       definitions: [Work],

@@ -1,5 +1,6 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { startProcess } from '@switchyard/conformance';
 import { CommandBus, CommandRouter, defineCommand } from '@switchyard/core';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -19,22 +20,12 @@ afterAll(async () => {
   redis.disconnect();
 });
 
-function startChildWorker(): Promise<ChildProcess> {
+async function startChildWorker(): Promise<ChildProcess> {
   const script = fileURLToPath(new URL('./fixtures/crash-worker.ts', import.meta.url));
-  const worker = spawn(process.execPath, ['--conditions=switchyard-source', script], {
-    env: { ...process.env, REDIS_URL, PREFIX: prefix, QUEUE: queueName, HANDLED_KEY: handledKey },
-    stdio: ['ignore', 'pipe', 'inherit'],
+  const started = await startProcess(script, {
+    env: { REDIS_URL, PREFIX: prefix, QUEUE: queueName, HANDLED_KEY: handledKey },
   });
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('the child worker did not start in 15 s')), 15_000);
-    worker.once('exit', (code) => reject(new Error(`the child worker exited early (${code})`)));
-    worker.stdout?.on('data', (chunk: Buffer) => {
-      if (chunk.toString().includes('ready')) {
-        clearTimeout(timer);
-        resolve(worker);
-      }
-    });
-  });
+  return started.child;
 }
 
 describe('a worker process killed mid-stream', () => {

@@ -12,6 +12,7 @@ export { expectFailure } from './failure-table-tests.ts';
 export { DomainError, Fixtures, fixtureDefinitions } from './fixtures.ts';
 export { freePort } from './free-port.ts';
 export { rejectionOf } from './rejection-of.ts';
+export { type StartedProcess, type StartProcessOptions, startProcess } from './start-process.ts';
 export {
   type ConformanceConsumer,
   type ConformanceConsumerSettings,

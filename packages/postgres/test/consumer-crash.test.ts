@@ -1,5 +1,6 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { startProcess } from '@switchyard/conformance';
 import { CommandBus, CommandRouter, defineCommand } from '@switchyard/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PostgresConsumer, PostgresProducer } from '../src/index.ts';
@@ -38,22 +39,10 @@ async function handledCounts(): Promise<{ distinct: number; total: number; child
   return result.rows[0];
 }
 
-function startChild(): Promise<ChildProcess> {
+async function startChild(): Promise<ChildProcess> {
   const script = fileURLToPath(new URL('./fixtures/crash-consumer.ts', import.meta.url));
-  const worker = spawn(process.execPath, ['--conditions=switchyard-source', script], {
-    env: { ...process.env, PG_URL, SCHEMA: schema, QUEUE: queueName },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('the child consumer did not start in 15 s')), 15_000);
-    worker.once('exit', (code) => reject(new Error(`the child consumer exited early (${code})`)));
-    worker.stdout?.on('data', (chunk: Buffer) => {
-      if (chunk.toString().includes('ready')) {
-        clearTimeout(timer);
-        resolve(worker);
-      }
-    });
-  });
+  const started = await startProcess(script, { env: { PG_URL, SCHEMA: schema, QUEUE: queueName } });
+  return started.child;
 }
 
 describe('a consumer process SIGKILLed mid-stream of 2,000 commands', () => {

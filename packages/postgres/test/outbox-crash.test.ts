@@ -1,5 +1,6 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { startProcess } from '@switchyard/conformance';
 import { defineEvent, EventBus, EventRouter } from '@switchyard/core';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -28,23 +29,11 @@ afterAll(async () => {
   await pool.end();
 });
 
-function startRelayProcess(): Promise<ChildProcess> {
+async function startRelayProcess(): Promise<ChildProcess> {
   const script = fileURLToPath(new URL('./outbox-relay-process.ts', import.meta.url));
-  const child = spawn(process.execPath, ['--conditions=switchyard-source', script], {
-    env: { ...process.env, PG_URL, SCHEMA: schema },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  children.push(child);
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('the relay process did not start in 15 s')), 15_000);
-    child.once('exit', (code) => reject(new Error(`the relay process exited early (${code})`)));
-    child.stdout?.on('data', (chunk: Buffer) => {
-      if (chunk.toString().includes('ready')) {
-        clearTimeout(timer);
-        resolve(child);
-      }
-    });
-  });
+  const started = await startProcess(script, { env: { PG_URL, SCHEMA: schema } });
+  children.push(started.child);
+  return started.child;
 }
 
 async function count(sql: string): Promise<number> {
