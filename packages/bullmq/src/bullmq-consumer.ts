@@ -5,6 +5,7 @@ import {
   fulfilledWithin,
   type ReceiveResult,
   type Reply,
+  reportDeadLetter,
   TransportConsumer,
   type TransportConsumerOptions,
   TransportError,
@@ -187,6 +188,8 @@ export class BullMQConsumer extends TransportConsumer<BullMQAddress> {
     if (answered) await this.#reply(replyTo!, result.reply!, job);
     if (result.ok) return;
     const fate = jobFate(result.outcome, job, answered);
+    if (fate === 'dead-letter')
+      reportDeadLetter({ message: result.message, transport: 'bullmq', error: result.error });
     if (fate !== 'complete') throw fateError(fate, result.error);
   }
 

@@ -1,7 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import type { DataPoint, Histogram, ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import { BullMQConsumer, BullMQProducer } from '@switchyard/bullmq';
 import {
   CommandBus,
   CommandRouter,
@@ -11,13 +13,13 @@ import {
   installInstrumentation,
   QueryBus,
   QueryRouter,
-  reportDeadLetter,
 } from '@switchyard/core';
 import { HttpProducer } from '@switchyard/http';
+import { Queue } from 'bullmq';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FailOrder, OrderPlaced, PlaceOrder, startLocalSide, startRemoteSide } from './harness/scenario.ts';
+import { FailOrder, PlaceOrder, startLocalSide, startRemoteSide } from './harness/scenario.ts';
 import { setupTelemetry } from './harness/telemetry.ts';
-import { transportKit } from './harness/transports.ts';
+import { REDIS_URL, transportKit } from './harness/transports.ts';
 
 let telemetry: ReturnType<typeof setupTelemetry>;
 beforeEach(() => {
@@ -113,15 +115,41 @@ describe('metrics', () => {
     for (const point of inFlight) expect(point.value).toBe(0);
   });
 
-  it('counts the dead letters a transport reports', async () => {
-    reportDeadLetter({ message: OrderPlaced.create({ n: 1 }), transport: 'bullmq', error: new Error('x') });
-    const { resourceMetrics } = await telemetry.reader.collect();
-    expect(
-      sum(resourceMetrics, 'switchyard.messages.dead_lettered', {
-        'messaging.system': 'bullmq',
-        'messaging.destination.name': 'OrderPlaced',
-      }),
-    ).toBe(1);
+  it('counts the dead letters a transport keeps (a BullMQ job that failed for good)', async () => {
+    const prefix = `sy-otel-dead-${randomUUID().slice(0, 8)}`;
+    const router = new CommandRouter();
+    router.route(PlaceOrder).to(() => {
+      throw new Error('out of stock');
+    });
+    const commandBus = new CommandBus();
+    commandBus.use(router);
+    const consumer = new BullMQConsumer({
+      queueName: 'dead',
+      prefix,
+      connection: REDIS_URL,
+      commandBus,
+      onError: () => {},
+    });
+    const producer = new BullMQProducer({ queueName: 'dead', prefix, connection: REDIS_URL, attempts: 1 });
+    try {
+      await consumer.start();
+      await producer.produce(PlaceOrder.create({ n: 1 }));
+      const deadline = Date.now() + 10_000;
+      let counted = 0;
+      while (counted === 0 && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        const { resourceMetrics } = await telemetry.reader.collect();
+        counted = sum(resourceMetrics, 'switchyard.messages.dead_lettered', {
+          'messaging.system': 'bullmq',
+          'messaging.destination.name': 'PlaceOrder',
+        });
+      }
+      expect(counted).toBe(1);
+    } finally {
+      await producer.close();
+      await consumer.close();
+      await new Queue('dead', { prefix, connection: { url: REDIS_URL } }).obliterate({ force: true });
+    }
   });
 });
 

@@ -2,15 +2,17 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { type AnyMessage, CAUSATION_ID, CORRELATION_ID, receivedFrom, TRACEPARENT } from '@switchyard/core';
+import { migrate } from '@switchyard/postgres';
 import { Redis } from 'ioredis';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatTraceTree } from '../src/index.ts';
 import { RemoteProcess, type RemoteState } from './harness/remote-process.ts';
 import { FailOrder, GetStock, PlaceOrder, startLocalSide, startRemoteSide } from './harness/scenario.ts';
 import { asTreeSpan, type PlainSpan, setupTelemetry, toPlain } from './harness/telemetry.ts';
-import { REDIS_URL, type TransportName, transportKit } from './harness/transports.ts';
+import { PG_URL, REDIS_URL, schemaOf, type TransportName, transportKit } from './harness/transports.ts';
 
-const TRANSPORTS: TransportName[] = ['in-memory', 'http', 'zeromq', 'bullmq'];
+const TRANSPORTS: TransportName[] = ['in-memory', 'http', 'zeromq', 'bullmq', 'postgres'];
 
 async function waitFor<T>(probe: () => Promise<T | undefined> | T | undefined, what: string): Promise<T> {
   const deadline = Date.now() + 15_000;
@@ -36,6 +38,15 @@ async function deleteKeys(prefix: string): Promise<void> {
   }
 }
 
+async function withPool<T>(use: (pool: pg.Pool) => Promise<T>): Promise<T> {
+  const pool = new pg.Pool({ connectionString: PG_URL, max: 1 });
+  try {
+    return await use(pool);
+  } finally {
+    await pool.end();
+  }
+}
+
 describe.each(TRANSPORTS)('tracing over %s', (transport) => {
   const prefix = `sy-otel-${randomUUID().slice(0, 8)}`;
   let telemetry: ReturnType<typeof setupTelemetry>;
@@ -45,6 +56,7 @@ describe.each(TRANSPORTS)('tracing over %s', (transport) => {
   const separateProcess = transport !== 'in-memory';
 
   beforeAll(async () => {
+    if (transport === 'postgres') await withPool((pool) => migrate(pool, { schema: schemaOf(prefix) }));
     telemetry = setupTelemetry();
     const kit = transportKit(transport, prefix);
     local = await startLocalSide(kit);
@@ -64,6 +76,8 @@ describe.each(TRANSPORTS)('tracing over %s', (transport) => {
     await remote?.close();
     await telemetry?.teardown();
     if (transport === 'bullmq') await deleteKeys(prefix);
+    if (transport === 'postgres')
+      await withPool((pool) => pool.query(`DROP SCHEMA "${schemaOf(prefix)}" CASCADE`));
   });
 
   /** Every finished span of both processes. */

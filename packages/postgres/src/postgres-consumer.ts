@@ -8,6 +8,7 @@ import {
   fulfilledWithin,
   type ReceiveResult,
   type Reply,
+  reportDeadLetter,
   TransportConsumer,
   type TransportConsumerOptions,
 } from '@switchyard/core';
@@ -346,6 +347,9 @@ export class PostgresConsumer extends TransportConsumer<PostgresAddress> {
       }
       const fate = deliveryFate(result.outcome, row.attempts_made, row.max_attempts, answered);
       this.reportFailure(result, detail(fate));
+      if (fate === 'dead-letter') {
+        reportDeadLetter({ message: result.message, transport: 'postgres', error: result.error });
+      }
       const reason = failedReason(result.error);
       if (fate === 'complete') await this.#complete(row.id);
       else if (fate === 'retry') {

@@ -7,9 +7,10 @@ import {
   type ReceiverOptions,
 } from '@switchyard/core';
 import { HttpConsumer, HttpProducer } from '@switchyard/http';
+import { PostgresConsumer, PostgresProducer } from '@switchyard/postgres';
 import { ZeroMQConsumer, ZeroMQProducer } from '@switchyard/zeromq';
 
-export type TransportName = 'in-memory' | 'http' | 'zeromq' | 'bullmq';
+export type TransportName = 'in-memory' | 'http' | 'zeromq' | 'bullmq' | 'postgres';
 
 export interface Closable {
   close(): Promise<void>;
@@ -24,6 +25,12 @@ export interface TransportKit {
 }
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+export const PG_URL = process.env.PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+/** The PostgreSQL schema of a run: its prefix as an identifier (the test migrates and drops it). */
+export function schemaOf(prefix: string): string {
+  return prefix.replace(/[^A-Za-z0-9_]/g, '_');
+}
 
 /** `prefix`: a key prefix unique to the run (BullMQ). */
 export function transportKit(name: TransportName, prefix: string): TransportKit {
@@ -85,6 +92,27 @@ export function transportKit(name: TransportName, prefix: string): TransportKit 
         },
         producer: (address) =>
           new BullMQProducer({ queueName: address, prefix, connection: REDIS_URL, attempts: 1 }),
+      };
+    case 'postgres':
+      return {
+        name,
+        async consumer(buses, slot) {
+          const consumer = new PostgresConsumer({
+            ...buses,
+            queueName: slot,
+            schema: schemaOf(prefix),
+            connection: PG_URL,
+          });
+          await consumer.start();
+          return { address: slot, consumer };
+        },
+        producer: (address) =>
+          new PostgresProducer({
+            queueName: address,
+            schema: schemaOf(prefix),
+            connection: PG_URL,
+            attempts: 1,
+          }),
       };
   }
 }

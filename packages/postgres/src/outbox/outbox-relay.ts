@@ -12,6 +12,7 @@ import {
   type LifecycleOptions,
   type LifecycleState,
   type MessageCodec,
+  reportDeadLetter,
   TransportError,
 } from '@switchyard/core';
 import type { Notification, Pool, PoolClient } from 'pg';
@@ -430,6 +431,7 @@ export class OutboxRelay {
           deadLetter: final,
         });
         if (final) {
+          reportDeadLetter({ message, transport: 'outbox', error });
           outcomes.dead.push({ position: row.position, reason, attempts, delayMs: 0 });
           continue;
         }
