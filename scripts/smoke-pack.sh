@@ -2,7 +2,12 @@
 # The packed-tarball smoke test: packs every publishable package (`pnpm pack`, which rewrites the
 # workspace: ranges as the registry will see them), installs the tarballs with npm into a fresh app
 # in a temporary directory outside the workspace, type-checks and compiles that app
-# (scripts/smoke-app) with the TypeScript installed there, and runs it with plain `node`.
+# (scripts/smoke-app) with the TypeScript installed there, and runs it with plain `node`. Then the
+# README examples, the way a user gets them: every example `pnpm test:readme` checks (README.md,
+# packages/*/README.md, examples/*/README.md) is written into that app, type-checked against the
+# installed tarballs with TypeScript 5.5, 5.9, 6 and 7 (one program per compiler, two compilers at a
+# time) and run there with plain `node` (scripts/readme-examples/run.ts --packed; the npm packages
+# the examples import are installed too).
 # Needs `pnpm run build` first (the `check` script runs it before this). Needs only the npm registry
 # (for the packages' own dependencies; npm's cache makes later runs fast). Bounded: every step has a
 # timeout; the temporary directory is removed on exit.
@@ -11,7 +16,7 @@
 set -euo pipefail
 # The whole test is bounded (a hung install or a hung app fails it, it does not hold up CI).
 if [ -z "${SMOKE_PACK_BOUNDED:-}" ]; then
-  SMOKE_PACK_BOUNDED=1 exec timeout --kill-after=5 "${SMOKE_PACK_TIMEOUT_S:-115}" bash "$0" "$@"
+  SMOKE_PACK_BOUNDED=1 exec timeout --kill-after=5 "${SMOKE_PACK_TIMEOUT_S:-360}" bash "$0" "$@"
 fi
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -26,7 +31,7 @@ trap cleanup EXIT
 # overall budget (or Ctrl-C) stops the step and still removes the temporary directory.
 child=''
 interrupted() {
-  echo "smoke-pack: interrupted (time budget: ${SMOKE_PACK_TIMEOUT_S:-115}s)" >&2
+  echo "smoke-pack: interrupted (time budget: ${SMOKE_PACK_TIMEOUT_S:-360}s)" >&2
   if [ -n "$child" ]; then kill -TERM "$child" 2>/dev/null || true; wait "$child" 2>/dev/null || true; fi
   exit 124
 }
@@ -63,14 +68,17 @@ if [ -n "$relative" ]; then
   exit 1
 fi
 
-# 2. A fresh app that depends on the tarballs (and on the TypeScript and @types/node of this repo).
+# 2. A fresh app that depends on the tarballs (and on the TypeScript and @types/node of this repo), and
+# on the npm packages the README examples import (pg, kysely, @opentelemetry/…): run.ts derives them
+# from the examples' imports, each with the range the README's own package.json declares.
+readme_dependencies="$(node --experimental-strip-types --no-warnings=ExperimentalWarning scripts/readme-examples/run.ts --dependencies)"
 cp -R scripts/smoke-app/. "$work/app/"
 rm -rf "$work/app/dist" "$work/app/node_modules"
-WORK="$work" node -e '
+WORK="$work" README_DEPENDENCIES="$readme_dependencies" node -e '
   const fs = require("node:fs");
   const path = require("node:path");
   const root = require("./package.json");
-  const dependencies = {};
+  const dependencies = JSON.parse(process.env.README_DEPENDENCIES);
   for (const file of fs.readdirSync(path.join(process.env.WORK, "tarballs")).sort()) {
     const tgz = path.join(process.env.WORK, "tarballs", file);
     const name = "@switchyard/" + file.replace(/^switchyard-/, "").replace(/-\d+\.\d+\.\d+.*\.tgz$/, "");
@@ -112,4 +120,15 @@ done
 step 60 ./node_modules/.bin/tsc -p tsconfig.json
 log "type-checked and compiled with $(./node_modules/.bin/tsc --version)"
 step 30 node dist/main.js
+log "smoke app ok"
+
+# 3. The README examples in the app (type-checked with each supported TypeScript, then run there).
+# TypeScript 5.5, 5.9 and 6 are the root's (devDependencies typescript-5.5, -5.9, -6, the same pins as
+# scripts/typecheck-matrix.sh) run by path: a compiler resolves modules from the tsconfig's folder, so
+# they check against the app's node_modules; TypeScript 7 is the app's own, installed from npm.
+compilers=()
+for pkg in typescript-5.5 typescript-5.9 typescript-6; do compilers+=(--tsc "$root/node_modules/$pkg/bin/tsc"); done
+compilers+=(--tsc "$work/app/node_modules/.bin/tsc")
+step 240 node --experimental-strip-types --no-warnings=ExperimentalWarning "$root/scripts/readme-examples/run.ts" \
+  --packed "$work/app" "${compilers[@]}"
 log "ok"

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { examplesOf, extractBlocks } from './extract.ts';
+import { examplesOf, extractBlocks, packagesImported } from './extract.ts';
 
 const fence = '```';
 
@@ -93,5 +93,35 @@ describe('examplesOf', () => {
     ]);
     expect(examples).toHaveLength(1);
     expect(examples[0]!.processes).toEqual(['example.ts']);
+  });
+});
+
+describe('packagesImported', () => {
+  it('lists the npm packages of every file, not relative paths, subpaths or Node built-ins', () => {
+    const files = new Map([
+      [
+        'a.ts',
+        [
+          "import pg from 'pg';",
+          "import type { Kysely } from 'kysely';",
+          "import { trace } from '@opentelemetry/api';",
+          "import { x } from '@scope/name/sub/path';",
+          "import { readFileSync } from 'node:fs';",
+          "import { join } from 'path';",
+          "import './side-effect.ts';",
+          "export { y } from './b.ts';",
+        ].join('\n'),
+      ],
+      ['b.ts', "export const y = 1;\nconst lazy = await import('lodash/fp');\nimport 'reflect-metadata';\n"],
+    ]);
+    const example = { line: 1, section: '', files, lines: new Map(), processes: ['a.ts'] };
+    expect(packagesImported(example)).toEqual([
+      '@opentelemetry/api',
+      '@scope/name',
+      'kysely',
+      'lodash',
+      'pg',
+      'reflect-metadata',
+    ]);
   });
 });

@@ -10,6 +10,7 @@
  *
  * A program whose first line is `// not run: <reason>` is type-checked but not run.
  */
+import { isBuiltin } from 'node:module';
 
 export type BlockKind = 'excerpt' | 'program' | 'file' | 'unmarked';
 
@@ -150,4 +151,23 @@ function entryFiles(files: ReadonlyMap<string, string>): string[] {
     for (const match of code.matchAll(/from\s+['"]\.\/([\w.-]+\.ts)['"]/g)) imported.add(match[1]!);
   }
   return [...files.keys()].filter((name) => !imported.has(name));
+}
+
+/**
+ * The npm packages an example's files import (`import … from 'pg'`, `import 'x'`, `import('x')`,
+ * `export … from 'x'`): package names, sorted, without relative paths and Node built-ins. A subpath
+ * import counts as its package (`@scope/name/sub` → `@scope/name`).
+ */
+export function packagesImported(example: Example): string[] {
+  const names = new Set<string>();
+  for (const code of example.files.values()) {
+    for (const match of code.matchAll(/(?:^|[^\w.$])(?:from|import)\s*\(?\s*['"]([^'"]+)['"]/gm)) {
+      const specifier = match[1]!;
+      if (specifier.startsWith('.') || specifier.startsWith('/') || /^[a-z]+:/.test(specifier)) continue;
+      const parts = specifier.split('/');
+      const name = specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0]!;
+      if (!isBuiltin(name)) names.add(name);
+    }
+  }
+  return [...names].sort();
 }
