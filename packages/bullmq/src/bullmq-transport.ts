@@ -32,7 +32,12 @@ export function bullmqTransport(options: BullMQTransportOptions): TransportDefin
   const shared = { queueName: options.queueName, prefix: options.prefix, connection: options.connection };
   return defineTransport({
     kind: 'bullmq',
-    capabilities: { replies: true, confirmsHandling: false, durable: true },
+    capabilities: {
+      replies: true,
+      confirmsHandling: false,
+      durable: true,
+      delivery: ['delayMs', 'priority', 'dedupeKey'],
+    },
     producer: () => new BullMQProducer({ ...options.producer, ...shared }),
     consumer: (wiring) => new BullMQConsumer({ ...wiring, ...options.consumer, ...shared }),
   });

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import {
   ConfigurationError,
   checkOption,
+  type DeliveryOptions,
   errorMessage,
   type OutgoingMessage,
   type ProducerWire,
@@ -44,7 +45,12 @@ interface Opened {
  * channel ({@link ReplySubscriber}). `open()` connects the queue and subscribes the reply channel.
  */
 export class BullMQWire implements ProducerWire<BullMQAddress> {
-  readonly capabilities: WireCapabilities = { replies: 'channel', confirmsHandling: false, durable: true };
+  readonly capabilities: WireCapabilities = {
+    replies: 'channel',
+    confirmsHandling: false,
+    durable: true,
+    delivery: ['delayMs', 'priority', 'dedupeKey'],
+  };
   readonly #options: BullMQProducerOptions;
   /** Commands and events: retried with backoff, kept a while once completed. */
   readonly #durableJob: JobsOptions;
@@ -118,7 +124,7 @@ export class BullMQWire implements ProducerWire<BullMQAddress> {
     return address;
   }
 
-  send({ message, data, expectsReply, signal }: OutgoingMessage): Promise<undefined> {
+  send({ message, data, expectsReply, signal, delivery }: OutgoingMessage): Promise<undefined> {
     const { replies, adder } = this.#opened!;
     if (expectsReply && replies.status !== 'ready') {
       return Promise.reject(
@@ -130,7 +136,11 @@ export class BullMQWire implements ProducerWire<BullMQAddress> {
     const job = {
       name: message.name,
       data: toJobData(data, expectsReply ? replies.channelName : undefined),
-      opts: { ...(message.kind === 'query' ? this.#queryJob : this.#durableJob), jobId: toJobId(message.id) },
+      opts: {
+        ...(message.kind === 'query' ? this.#queryJob : this.#durableJob),
+        jobId: toJobId(message.id),
+        ...(delivery === undefined ? undefined : jobDelivery(delivery)),
+      },
     };
     return adder.add(job, signal, expectsReply);
   }
@@ -161,4 +171,13 @@ export class BullMQWire implements ProducerWire<BullMQAddress> {
     queue.off('error', onError);
     await closeRedis(redis);
   }
+}
+
+/** A dispatch's delivery options as BullMQ job options: `delay`, `priority`, `deduplication`. */
+function jobDelivery({ delayMs, priority, dedupeKey }: DeliveryOptions): JobsOptions {
+  const options: JobsOptions = {};
+  if (delayMs !== undefined) options.delay = delayMs;
+  if (priority !== undefined) options.priority = priority;
+  if (dedupeKey !== undefined) options.deduplication = { id: dedupeKey };
+  return options;
 }

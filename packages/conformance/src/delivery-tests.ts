@@ -100,5 +100,22 @@ export function registerDeliveryTests({ setup, timeout, options }: Harness): voi
       expect(recorded.commands).toEqual([]);
       expect(recorded.consumerErrors).toEqual([]);
     });
+
+    it('refuses the per-message delivery options its producer does not declare, sending nothing', {
+      timeout,
+    }, async () => {
+      const { recorded, sender, pair } = await setup();
+      const supported = pair.producer.capabilities.delivery ?? [];
+      const options = [{ delayMs: 1_000 }, { priority: 1 }, { dedupeKey: 'conformance' }] as const;
+      for (const option of options) {
+        if (supported.includes(Object.keys(option)[0] as keyof typeof option)) continue;
+        const error = await rejectionOf(
+          sender.commandBus.dispatch(Fixtures.Command.create({ text: 'x' }), option),
+        );
+        expect(isSwitchyardError(error, ErrorCode.InvalidConfiguration), JSON.stringify(option)).toBe(true);
+      }
+      await sleep(100);
+      expect(recorded.commands).toEqual([]);
+    });
   });
 }

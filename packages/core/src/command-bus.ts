@@ -3,7 +3,7 @@ import type { DispatchOptions } from './dispatch-options.ts';
 import { NoHandlerError } from './errors.ts';
 import type { AnyMessage, CommandMessage } from './message.ts';
 import { MessageBus } from './message-bus.ts';
-import { isMessageProducer, produceOptions } from './message-producer.ts';
+import { isMessageProducer, produceOptions, refuseDeliveryOptionsLocally } from './message-producer.ts';
 import { callHandler } from './observability/handling-scope.ts';
 import { Priority } from './pipeline.ts';
 import { HandleCommandStrategy } from './plugins/handle-command-strategy.ts';
@@ -79,6 +79,7 @@ function invokeCommandHandler(context: DispatchContext): unknown {
   if (context.handled) return undefined;
   const target = context.target;
   if (typeof target === 'function') {
+    refuseDeliveryOptionsLocally(context);
     context.handled = true;
     return callHandler(target as Handler, context.message, context, context.correlation);
   }

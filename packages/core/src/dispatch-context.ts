@@ -1,4 +1,5 @@
 import { Deferred } from './deferred.ts';
+import type { DeliveryOptions } from './delivery-options.ts';
 import type { HandlerContext } from './dispatch-options.ts';
 import type { DispatchPhase } from './errors.ts';
 import type { BusKind } from './message-bus.ts';
@@ -53,6 +54,8 @@ export class DispatchContext implements PipelineState, HandlerContext {
    * `correlation` option; `undefined` is automatic (see `enableHandlingScope`).
    */
   correlation: boolean | undefined = undefined;
+  /** The dispatch's per-message delivery options (`delayMs`, `priority`, `dedupeKey`), or `undefined`. */
+  delivery: DeliveryOptions | undefined = undefined;
   /** A signal from outside the dispatch that the handlers' `signal` follows (see `handlerSignal`). */
   handlerSignal: AbortSignal | undefined = undefined;
   #deferred: Deferred<unknown> | undefined;

@@ -1,5 +1,11 @@
-/** Options of one `dispatch` on any bus. */
-export interface DispatchOptions {
+import type { DeliveryOptions } from './delivery-options.ts';
+
+/**
+ * Options of one `dispatch` on any bus: its bounds (`timeoutMs`, `signal`) and, for messages routed
+ * to a transport that supports them, per-message delivery options (`delayMs`, `priority`,
+ * `dedupeKey`; see {@link DeliveryOptions}).
+ */
+export interface DispatchOptions extends DeliveryOptions {
   /**
    * Reject with `SWITCHYARD_TIMEOUT` if the dispatch has not settled after this many milliseconds.
    * The deadline travels with the message (metadata `switchyard.deadline`): a consumer refuses the

@@ -4,7 +4,12 @@ import { ListenerErrors, NoHandlerError } from './errors.ts';
 import { isThenable } from './is-thenable.ts';
 import type { AnyMessage, EventMessage } from './message.ts';
 import { MessageBus } from './message-bus.ts';
-import { isMessageProducer, type MessageProducer, produceOptions } from './message-producer.ts';
+import {
+  isMessageProducer,
+  type MessageProducer,
+  produceOptions,
+  refuseDeliveryOptionsLocally,
+} from './message-producer.ts';
 import { callHandler } from './observability/handling-scope.ts';
 import { Priority } from './pipeline.ts';
 import { ListenerExceptionCollectionMode } from './plugins/listener-exception-collection-mode.ts';
@@ -85,8 +90,10 @@ export class EventBus extends MessageBus {
 }
 
 function invokeOne(target: unknown, context: DispatchContext): unknown {
-  if (typeof target === 'function')
+  if (typeof target === 'function') {
+    refuseDeliveryOptionsLocally(context);
     return callHandler(target as Handler, context.message, context, context.correlation);
+  }
   return (target as MessageProducer).produce(context.message as AnyMessage, produceOptions(context));
 }
 

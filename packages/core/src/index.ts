@@ -20,6 +20,13 @@ export type { MessageCodec, Reply, WireData } from './codec/message-codec.ts';
 export { CommandBus, type CommandBusOptions } from './command-bus.ts';
 export { Deferred } from './deferred.ts';
 export * from './definitions.ts';
+export {
+  type DeliveryOption,
+  type DeliveryOptions,
+  deliveryOptionsOf,
+  deliveryOptionsRefused,
+  unsupportedDeliveryOptions,
+} from './delivery-options.ts';
 export { DispatchContext } from './dispatch-context.ts';
 export type { DispatchOptions, HandlerContext } from './dispatch-options.ts';
 export * from './errors.ts';

@@ -1,4 +1,5 @@
 import { DefinitionRegistry } from './definitions.ts';
+import { deliveryOptionsOf } from './delivery-options.ts';
 import { DispatchContext } from './dispatch-context.ts';
 import type { DispatchOptions } from './dispatch-options.ts';
 import {
@@ -107,6 +108,13 @@ export abstract class MessageBus {
     const signal = options?.signal;
     const carried = deadlineOf(context.message);
     if (options?.handlerSignal !== undefined) context.handlerSignal = options.handlerSignal;
+    if (options !== undefined) {
+      try {
+        context.delivery = deliveryOptionsOf(options);
+      } catch (error) {
+        return Promise.reject(new DispatchError(error, undefined, 'initialize'));
+      }
+    }
     if (this.correlation !== undefined) context.correlation = this.correlation;
     if (timeoutMs === undefined && signal === undefined && carried === undefined)
       return this.#observed(context);

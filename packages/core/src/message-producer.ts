@@ -1,4 +1,5 @@
 import type { Deferred } from './deferred.ts';
+import { type DeliveryOption, type DeliveryOptions, deliveryOptionsRefused } from './delivery-options.ts';
 import type { DispatchContext } from './dispatch-context.ts';
 import type { AnyMessage } from './message.ts';
 
@@ -15,6 +16,12 @@ export interface ProducerCapabilities {
   readonly confirmsHandling: boolean;
   /** Messages survive a restart of either side (e.g. a Redis-backed queue). */
   readonly durable: boolean;
+  /**
+   * The per-message delivery options it honours (`delayMs`, `priority`, `dedupeKey`); a dispatch
+   * with another is refused with `SWITCHYARD_INVALID_CONFIGURATION`.
+   * @default undefined — none
+   */
+  readonly delivery?: readonly DeliveryOption[] | undefined;
 }
 
 /** What the bus hands a producer with a message. */
@@ -26,6 +33,11 @@ export interface ProduceOptions {
    * so the producer can stop work nobody waits for. (A query's deferred settling says the same.)
    */
   readonly signal?: AbortSignal | undefined;
+  /**
+   * The dispatch's per-message delivery options. A producer honours the ones its transport supports
+   * and rejects with `SWITCHYARD_INVALID_CONFIGURATION` when given one it does not — never ignores it.
+   */
+  readonly delivery?: DeliveryOptions | undefined;
 }
 
 /**
@@ -66,7 +78,18 @@ export function isMessageProducer(value: unknown): value is MessageProducer {
   );
 }
 
-/** The options a command or event dispatch hands its producer: its signal, when it can be cut short. */
+/**
+ * The options a command or event dispatch hands its producer: its signal, when it can be cut short,
+ * and its delivery options.
+ */
 export function produceOptions(context: DispatchContext): ProduceOptions | undefined {
+  const delivery = context.delivery;
+  if (delivery !== undefined) return context.raceable ? { signal: context.signal, delivery } : { delivery };
   return context.raceable ? { signal: context.signal } : undefined;
+}
+
+/** Throws when a dispatch with delivery options reaches a local handler, which cannot honour them. */
+export function refuseDeliveryOptionsLocally(context: DispatchContext): void {
+  if (context.delivery === undefined) return;
+  throw deliveryOptionsRefused(context.delivery, [], context.messageName ?? 'a message', 'a local handler');
 }

@@ -5,7 +5,7 @@ import { NoHandlerError } from './errors.ts';
 import { isThenable } from './is-thenable.ts';
 import type { AnyMessage, QueryMessage, ResultOf } from './message.ts';
 import { MessageBus } from './message-bus.ts';
-import { isMessageProducer } from './message-producer.ts';
+import { isMessageProducer, refuseDeliveryOptionsLocally } from './message-producer.ts';
 import { callHandler } from './observability/handling-scope.ts';
 import { Priority } from './pipeline.ts';
 import { deferredFinderFunction } from './plugins/deferred-finder.ts';
@@ -99,6 +99,7 @@ function invokeFinder(context: DispatchContext): unknown {
   const settleItself = deferredFinderFunction(target);
   if (settleItself !== undefined) {
     // prooph style: the finder settles the deferred itself; a rejection still counts.
+    refuseDeliveryOptionsLocally(context);
     context.handled = true;
     const deferred = context.deferred;
     const result = callHandler(settleItself, context.message, deferred, context.correlation);
@@ -106,6 +107,7 @@ function invokeFinder(context: DispatchContext): unknown {
     return undefined;
   }
   if (typeof target === 'function') {
+    refuseDeliveryOptionsLocally(context);
     context.handled = true;
     const result = callHandler(target as Handler, context.message, context, context.correlation);
     // Nothing can race this dispatch: take the answer directly, without a deferred in between.
@@ -127,7 +129,11 @@ function invokeFinder(context: DispatchContext): unknown {
     if (!target.capabilities.replies) return undefined;
     context.handled = true;
     const deferred = context.deferred;
-    const produced = target.produce(context.message as AnyMessage, { deferred });
+    const delivery = context.delivery;
+    const produced = target.produce(
+      context.message as AnyMessage,
+      delivery === undefined ? { deferred } : { deferred, delivery },
+    );
     if (!context.raceable) return produced;
     // The caller's timeout or abort bounds the whole dispatch, also a send the transport is still
     // blocked on (a full queue, a peer that never completes its handshake): stop waiting for the

@@ -1,4 +1,5 @@
 import type { MessageCodec, WireData } from '../codec/message-codec.ts';
+import type { DeliveryOption, DeliveryOptions } from '../delivery-options.ts';
 import type { AnyMessage } from '../message.ts';
 
 /** How a wire carries query replies. */
@@ -17,6 +18,8 @@ export interface WireCapabilities {
   readonly confirmsHandling: boolean;
   /** Messages survive a restart of either side. */
   readonly durable: boolean;
+  /** The per-message delivery options the wire honours; core refuses the others. @default none */
+  readonly delivery?: readonly DeliveryOption[] | undefined;
 }
 
 /** One message on its way out, as core hands it to the wire. */
@@ -38,6 +41,8 @@ export interface OutgoingMessage {
   readonly replyTimeoutMs: number | undefined;
   /** Fires when the caller stops waiting (timeout, abort, close): cancel the send or request. */
   readonly signal: AbortSignal | undefined;
+  /** The dispatch's delivery options, only ones the wire's `capabilities.delivery` lists; or `undefined`. */
+  readonly delivery: DeliveryOptions | undefined;
 }
 
 /**

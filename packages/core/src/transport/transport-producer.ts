@@ -1,6 +1,7 @@
 import { JsonCodec } from '../codec/json-codec.ts';
 import type { MessageCodec, Reply, WireData } from '../codec/message-codec.ts';
 import type { Deferred } from '../deferred.ts';
+import { deliveryOptionsRefused } from '../delivery-options.ts';
 import {
   errorFromReply,
   InvalidMessageError,
@@ -105,10 +106,14 @@ export class TransportProducer<Address = string> implements MessageProducer {
       DEFAULT_MAX_BYTES,
       'positive',
     );
-    const { replies, confirmsHandling, durable } = wire.capabilities;
+    const { replies, confirmsHandling, durable, delivery } = wire.capabilities;
     this.#pending =
       replies === 'channel' ? new PendingReplies({ timeoutMs: this.#replyTimeoutMs }) : undefined;
-    this.capabilities = Object.freeze({ replies: replies !== false, confirmsHandling, durable });
+    this.capabilities = Object.freeze(
+      delivery === undefined || delivery.length === 0
+        ? { replies: replies !== false, confirmsHandling, durable }
+        : { replies: replies !== false, confirmsHandling, durable, delivery: Object.freeze([...delivery]) },
+    );
     this.#channel = {
       codec: this.#codec,
       reply: (data, correlationId) => this.#onReply(data, correlationId),
@@ -184,6 +189,16 @@ export class TransportProducer<Address = string> implements MessageProducer {
     if (lifecycle.closing) return Promise.reject(new ProducerClosedError());
     const deferred = message.kind === 'query' ? options?.deferred : undefined;
     if (deferred?.settled === true) return Promise.resolve();
+    const delivery = options?.delivery;
+    if (delivery !== undefined) {
+      const refused = deliveryOptionsRefused(
+        delivery,
+        this.#wire.capabilities.delivery ?? [],
+        message.name,
+        `the ${this.#component}`,
+      );
+      if (refused !== undefined) return Promise.reject(refused);
+    }
     let data: WireData;
     try {
       data = this.#codec.encode(message);
@@ -205,6 +220,7 @@ export class TransportProducer<Address = string> implements MessageProducer {
             ? this.#replyTimeoutMs
             : Math.min(left, this.#replyTimeoutMs),
       signal: deferred !== undefined ? (deferred.raceable ? deferred.signal : undefined) : options?.signal,
+      delivery,
     };
     if (lifecycle.state === 'started') return this.#send(outgoing, deferred);
     return this.start().then(() => this.#send(outgoing, deferred));

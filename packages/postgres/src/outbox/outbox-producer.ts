@@ -1,9 +1,11 @@
 import {
   type AnyMessage,
   currentInstrumentation,
+  deliveryOptionsRefused,
   Lifecycle,
   type LifecycleState,
   type MessageProducer,
+  type ProduceOptions,
   type ProducerCapabilities,
   ProducerClosedError,
   withMetadata,
@@ -49,9 +51,15 @@ export class OutboxProducer implements MessageProducer {
    * (unless the outbox's `unbound` is `'autocommit'`, which writes it at once in a statement of its
    * own) and for a query; a failed write rejects the transaction with `SWITCHYARD_TRANSPORT_ERROR`.
    */
-  produce(message: AnyMessage): Promise<void> {
+  produce(message: AnyMessage, options?: ProduceOptions): Promise<void> {
     const lifecycle = this.#lifecycle;
     if (lifecycle.closing) return Promise.reject(new ProducerClosedError());
+    // The relay forwards the message as it was committed: per-message delivery options would be lost.
+    const refused =
+      options?.delivery === undefined
+        ? undefined
+        : deliveryOptionsRefused(options.delivery, [], message.name, 'the outbox');
+    if (refused !== undefined) return Promise.reject(refused);
     lifecycle.inFlight.enter();
     // Instrumented (OpenTelemetry): a send span for the outbox write, and the trace context stored
     // with the message, so the relay's send continues the same trace after the commit.
