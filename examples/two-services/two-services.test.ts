@@ -1,8 +1,9 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort, startProcess } from '@switchyard/conformance';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 
@@ -19,16 +20,6 @@ afterAll(async () => {
   if (keys.length > 0) await redis.unlink(...keys);
   redis.disconnect();
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer().once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** The fenced `ts` blocks of the root README that start with `// <file>`. */
 function readmeBlock(file: string): string | undefined {
@@ -55,19 +46,14 @@ describe("the root README's two-service example", () => {
       QUEUE_PREFIX: prefix,
       REDIS_URL: redisUrl,
     };
-    service = spawn(process.execPath, [...node, 'users-service.ts'], {
-      cwd: here,
+    const started = await startProcess(join(here, 'users-service.ts'), {
       env,
-      stdio: ['ignore', 'pipe', 'inherit'],
+      nodeArgs: node,
+      ready: 'serves',
+      timeoutMs: 20_000,
     });
-    let serviceOutput = '';
-    service.stdout?.on('data', (chunk: Buffer) => {
-      serviceOutput += chunk.toString();
-    });
-    const deadline = Date.now() + 20_000;
-    while (!serviceOutput.includes('serves') && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 50));
-    expect(serviceOutput).toContain('users-service serves jobs, users, fast');
+    service = started.child;
+    expect(started.output()).toContain('users-service serves jobs, users, fast');
 
     const web = await new Promise<string>((resolve, reject) => {
       execFile(
@@ -79,10 +65,9 @@ describe("the root README's two-service example", () => {
       );
     });
     expect(web).toBe("{ userId: 'u1', email: 'ada@example.com' } 1 user(s)\n");
-    expect(serviceOutput).toContain('welcome mail to ada@example.com');
+    expect(started.output()).toContain('welcome mail to ada@example.com');
 
-    const exited = new Promise<number | null>((resolve) => service?.once('exit', resolve));
     service.kill('SIGTERM');
-    expect(await exited).toBe(0);
+    expect(await started.exited()).toBe(0);
   });
 });

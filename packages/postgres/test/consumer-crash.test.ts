@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { startProcess } from '@switchyard/conformance';
+import { startProcess, waitFor } from '@switchyard/conformance';
 import { CommandBus, CommandRouter, defineCommand } from '@switchyard/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PostgresConsumer, PostgresProducer } from '../src/index.ts';
@@ -21,14 +21,6 @@ afterAll(async () => {
   await dropSchema(pool, schema);
   await pool.end();
 });
-
-async function waitFor(condition: () => Promise<boolean>, timeoutMs: number, what: string) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 async function handledCounts(): Promise<{ distinct: number; total: number; child: number }> {
   const result = await pool.query(

@@ -1,3 +1,4 @@
+import { waitFor } from '@switchyard/conformance';
 import {
   CommandBus,
   CommandRouter,
@@ -26,14 +27,6 @@ afterAll(async () => {
   await dropSchema(pool, schema);
   await pool.end();
 });
-
-async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs: number, what: string) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 /** A consumer on `queueName` that records the commands it handled and answers Echo. */
 async function consumerFor(queueName: string, handled: number[]) {

@@ -1,20 +1,4 @@
-/** Polls `condition` every 10 ms; rejects after `timeoutMs` saying what it waited for. */
-export async function waitFor(
-  condition: () => boolean | Promise<boolean>,
-  timeoutMs: number,
-  what: string,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
-/** Resolves after `ms`. */
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
+export { sleep, waitFor } from '@switchyard/conformance';
 
 /**
  * Records the true commit order of the outbox rows of `schema`, server-side, for the ordering

@@ -1,3 +1,4 @@
+import { waitFor } from '@switchyard/conformance';
 import {
   CommandBus,
   CommandRouter,
@@ -104,14 +105,6 @@ async function pair(
   const deadLetters = new DeadLetters({ connection: PG_URL, schema, queueName });
   closers.push(() => deadLetters.close());
   return { queueName, seen, consumer, producer, sender, deadLetters };
-}
-
-async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs: number, what: string) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }
 
 async function rows(queueName: string): Promise<{ state: string; attempts_made: number }[]> {

@@ -1,5 +1,6 @@
 import {
   type AnyMessage,
+  backoffDelay,
   ConfigurationError,
   checkOption,
   describeError,
@@ -435,7 +436,8 @@ export class OutboxRelay {
           outcomes.dead.push({ position: row.position, reason, attempts, delayMs: 0 });
           continue;
         }
-        const delayMs = Math.min(this.#maxBackoffMs, this.#backoffMs * 2 ** (attempts - 1));
+        const backoff = { type: 'exponential', delay: this.#backoffMs } as const;
+        const delayMs = Math.min(this.#maxBackoffMs, backoffDelay(backoff, attempts));
         outcomes.retries.push({ position: row.position, reason, attempts, delayMs });
         return;
       }
