@@ -69,6 +69,7 @@ export {
   type EventListener,
   type EventRoute,
   type EventRouteMore,
+  type EventRouteOptions,
   EventRouter,
 } from './plugins/event-router.ts';
 export { FinalizeGuard, type ResultAuthorizer } from './plugins/finalize-guard.ts';
@@ -158,5 +159,10 @@ export type {
   WireReplies,
 } from './transport/producer-wire.ts';
 export { isLoopbackHost, requireAuthOffLoopback } from './transport/protected-mode.ts';
+export {
+  checkSubscription,
+  eventMatcher,
+  type SubscriptionOptions,
+} from './transport/subscription.ts';
 export { TransportConsumer, type TransportConsumerOptions } from './transport/transport-consumer.ts';
 export { TransportProducer, type TransportProducerOptions } from './transport/transport-producer.ts';

@@ -22,6 +22,14 @@ export interface ProducerCapabilities {
    * @default undefined — none
    */
   readonly delivery?: readonly DeliveryOption[] | undefined;
+  /**
+   * The producer publishes events to a topic: every subscriber group gets each event, and the
+   * publisher does not know the groups. It carries events only (a command or query routed to it is
+   * refused with `SWITCHYARD_INVALID_CONFIGURATION`), and the publisher's own local listeners of the
+   * event still run when it publishes.
+   * @default undefined — point to point
+   */
+  readonly fanOut?: boolean | undefined;
 }
 
 /** What the bus hands a producer with a message. */

@@ -24,10 +24,24 @@ export interface EventRouteMore<M> {
   andTo(target: EventListener<M>): EventRouteMore<M>;
 }
 
+/** Options of one event route. */
+export interface EventRouteOptions {
+  /**
+   * Whether an event published here through the route's producers also runs the route's local
+   * listeners. Set it to `false` in a process that subscribes to the topic it publishes to, so its
+   * listeners run once, on receipt.
+   * @default true when every producer of the route publishes to a topic (`capabilities.fanOut`),
+   * false otherwise (the listeners run in the process that receives the event)
+   */
+  readonly localListenersOnPublish?: boolean | undefined;
+}
+
 /**
  * Routes each event name to zero or more listeners, and optionally producers. A locally dispatched
- * event whose route has producers goes to the producers only; its local listeners run in the
- * process that receives it. Without producers, the local listeners run here.
+ * event whose route has point-to-point producers goes to the producers only; its local listeners
+ * run in the process that receives it. A producer that publishes to a topic (`capabilities.fanOut`)
+ * is different: subscribers receive the event, and the publisher's own listeners run here too.
+ * Without producers, the local listeners run here.
  *
  * @example
  * const router = new EventRouter();
@@ -37,10 +51,13 @@ export interface EventRouteMore<M> {
 export class EventRouter extends Router {
   readonly busKind = 'event';
 
-  route<P>(definition: EventDefinition<P>): EventRoute<EventMessage<P>>;
-  route(name: string): EventRoute<AnyMessage>;
-  route(key: string | EventDefinition<unknown>): EventRoute<never> {
+  route<P>(definition: EventDefinition<P>, options?: EventRouteOptions): EventRoute<EventMessage<P>>;
+  route(name: string, options?: EventRouteOptions): EventRoute<AnyMessage>;
+  route(key: string | EventDefinition<unknown>, options?: EventRouteOptions): EventRoute<never> {
     const name = this.open(key);
+    if (options?.localListenersOnPublish !== undefined) {
+      this.targetsOf(name).localsOnPublish = options.localListenersOnPublish;
+    }
     const more: EventRouteMore<never> = {
       andTo: (target) => {
         addTarget(this.targetsOf(name), target, name, 'event', false);

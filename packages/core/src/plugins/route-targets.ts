@@ -13,6 +13,11 @@ import { isMessageProducer, type MessageProducer } from '../message-producer.ts'
 export interface RouteTargets {
   readonly locals: unknown[];
   readonly producers: MessageProducer[];
+  /**
+   * An event published here also goes to the local listeners: true when every producer of the route
+   * fans out (a topic), unless the process receives the event through a subscription of its own.
+   */
+  localsOnPublish?: boolean;
 }
 
 /** Something routes can be keyed by: a name, or a definition carrying one. */
@@ -39,6 +44,11 @@ export function addTarget(
   single: boolean,
 ): void {
   if (isMessageProducer(target)) {
+    if (kind !== 'event' && target.capabilities.fanOut === true) {
+      throw new ConfigurationError(
+        `${kind} "${name}" cannot be routed to a producer that publishes to a topic: a topic carries events only`,
+      );
+    }
     if (kind === 'query' && !target.capabilities.replies) {
       throw new ConfigurationError(
         `Query "${name}" cannot be routed to a producer that does not carry replies`,
@@ -69,13 +79,22 @@ export function addTarget(
 
 /** Applies a matched route to the dispatch context (see {@link RouteTargets} for the rule). */
 export function applyRoute(context: DispatchContext, targets: RouteTargets): void {
-  const chosen =
-    targets.producers.length > 0 && receivedFrom(context.message) === undefined
-      ? targets.producers
-      : targets.locals;
+  const sends = targets.producers.length > 0 && receivedFrom(context.message) === undefined;
+  const chosen = sends ? targets.producers : targets.locals;
   if (context.busKind === 'event') {
     for (const target of chosen) context.targets.push(target);
+    if (sends && publishesToLocals(targets)) {
+      for (const target of targets.locals) context.targets.push(target);
+    }
   } else if (context.target === undefined && chosen.length > 0) {
     context.target = chosen[0];
   }
+}
+
+/** Whether an event published through `targets`' producers also runs its local listeners. */
+function publishesToLocals(targets: RouteTargets): boolean {
+  if (targets.locals.length === 0) return false;
+  return (
+    targets.localsOnPublish ?? targets.producers.every((producer) => producer.capabilities.fanOut === true)
+  );
 }

@@ -10,7 +10,7 @@ import { ConfigurationError } from '../errors.ts';
 import { EventBus } from '../event-bus.ts';
 import type { MessageKind } from '../message.ts';
 import { CommandRouter } from '../plugins/command-router.ts';
-import { EventRouter } from '../plugins/event-router.ts';
+import { type EventRouteOptions, EventRouter } from '../plugins/event-router.ts';
 import { QueryRouter } from '../plugins/query-router.ts';
 import { ValidateOnDispatch } from '../plugins/validate-on-dispatch.ts';
 import { QueryBus } from '../query-bus.ts';
@@ -166,6 +166,8 @@ export function createSwitchyard<const T extends Readonly<Record<string, Transpo
   const explicitServe = checkServe(options.serve, transports);
   const serves = new Set<string>(explicitServe);
   const sendsOver = new Set<string>();
+  /** Transport name → the names of the messages this process handles that are routed to it. */
+  const handledOver = new Map<string, string[]>();
 
   const routers = { command: new CommandRouter(), event: new EventRouter(), query: new QueryRouter() };
   for (const [name, targets] of routes) {
@@ -184,13 +186,24 @@ export function createSwitchyard<const T extends Readonly<Record<string, Transpo
         `This process handles the event "${definition.name}", which is routed to ${named.map((n) => `"${n}"`).join(' and ')}: say which it consumes from with serve: [...]`,
       );
     }
+    let subscribes = false;
     for (const transport of named) {
       targets.push(producerOf(transport));
-      if (local.length === 0) sendsOver.add(transport);
-      else if (explicitServe === undefined) serves.add(transport);
+      // A topic's handlers in a process without consumer options are the publisher's local
+      // listeners: they run at publish, and the process does not subscribe.
+      const publisherOnly =
+        transports[transport]!.capabilities.fanOut === true && !transports[transport]!.consumes;
+      if (local.length === 0 || publisherOnly) sendsOver.add(transport);
+      else {
+        subscribes = true;
+        if (explicitServe === undefined) serves.add(transport);
+        const names = handledOver.get(transport) ?? [];
+        names.push(definition.name);
+        handledOver.set(transport, names);
+      }
     }
     if (targets.length === 0) continue;
-    route(routers, definition, targets);
+    route(routers, definition, targets, subscribes ? { localListenersOnPublish: false } : undefined);
   }
 
   const busOptions = { defaultTimeoutMs: options.defaultTimeoutMs, correlation: options.correlation };
@@ -222,6 +235,7 @@ export function createSwitchyard<const T extends Readonly<Record<string, Transpo
             queryBus,
             definitions,
             validate: validate === 'receive' || validate === 'both',
+            messageNames: Object.freeze([...(handledOver.get(name) ?? [])]),
             ...(options.onError === undefined ? {} : { onError: options.onError }),
             ...(options.logger === undefined ? {} : { logger: options.logger }),
           });
@@ -341,6 +355,11 @@ function checkTargets(
         `The query "${name}" is routed to "${target}" (${transport.kind}), which does not carry replies`,
       );
     }
+    if (kind !== 'event' && transport.capabilities.fanOut === true) {
+      throw new ConfigurationError(
+        `The ${kind} "${name}" is routed to "${target}" (${transport.kind}), a topic: a topic carries events only`,
+      );
+    }
   }
 }
 
@@ -358,13 +377,14 @@ function route(
   routers: { command: CommandRouter; event: EventRouter; query: QueryRouter },
   definition: AnyDefinition,
   targets: unknown[],
+  eventOptions: EventRouteOptions | undefined,
 ): void {
   const kind: MessageKind = definition.kind;
   // Routed by definition, so the buses know its schema. The routers check each target (a query's
   // producer must carry replies, one handler per command).
   if (kind === 'event') {
     const [first, ...more] = targets;
-    let chain = routers.event.route(definition as EventDefinition<unknown>).to(first as never);
+    let chain = routers.event.route(definition as EventDefinition<unknown>, eventOptions).to(first as never);
     for (const target of more) chain = chain.andTo(target as never);
   } else if (kind === 'command') {
     const chain = routers.command.route(definition as CommandDefinition<unknown>);

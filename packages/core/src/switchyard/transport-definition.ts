@@ -11,12 +11,19 @@ import type { ReceiverOptions } from '../transport/message-receiver.ts';
 export interface ConsumerWiring
   extends Required<Pick<ReceiverOptions, 'commandBus' | 'eventBus' | 'queryBus'>>,
     Pick<ReceiverOptions, 'definitions' | 'validate'>,
-    ErrorReportingOptions {}
+    ErrorReportingOptions {
+  /**
+   * The names of the messages this process handles that are routed to this transport. A topic's
+   * consumer subscribes its group to these events unless its options name `events`.
+   * @default [] — `createSwitchyard` always gives it
+   */
+  readonly messageNames?: readonly string[] | undefined;
+}
 
 /** A consumer's options without what `createSwitchyard` wires in (buses, definitions, validation). */
 export type ConsumerSide<Options> = Omit<
   Options,
-  'commandBus' | 'eventBus' | 'queryBus' | 'definitions' | 'validate'
+  'commandBus' | 'eventBus' | 'queryBus' | 'definitions' | 'validate' | 'messageNames'
 >;
 
 /** A consumer as `createSwitchyard` starts and closes it. Every adapter's consumer is one. */
@@ -39,6 +46,12 @@ export interface TransportDefinition<Replies extends boolean = boolean> {
   readonly kind: string;
   /** What its producer can do, known before it is built: a query needs `replies: true`. */
   readonly capabilities: ProducerCapabilities & { readonly replies: Replies };
+  /**
+   * Whether the definition has consumer options. For a topic (`capabilities.fanOut`) that decides
+   * the role of a process with handlers for its events: with consumer options it subscribes (its
+   * handlers run on receipt), without them its handlers are the publisher's local listeners.
+   */
+  readonly consumes: boolean;
   /** Builds the producer. Throws `ConfigurationError` when the definition has no producer options. */
   createProducer(): MessageProducer;
   /** Builds the consumer feeding `wiring`'s buses. Throws `ConfigurationError` when it has no consumer options. */
@@ -78,6 +91,7 @@ export function defineTransport<Replies extends boolean>(
   return Object.freeze({
     kind,
     capabilities,
+    consumes: consumer !== undefined,
     createProducer(): MessageProducer {
       if (producer === undefined) {
         throw new ConfigurationError(

@@ -174,9 +174,14 @@ export class PostgresOutbox {
     checkTargetName('PostgresOutbox', name);
     return defineTransport({
       kind: `outbox → ${inner.kind}`,
-      capabilities: { replies: false, confirmsHandling: false, durable: true },
+      capabilities: {
+        replies: false,
+        confirmsHandling: false,
+        durable: true,
+        ...(inner.capabilities.fanOut === true ? { fanOut: true } : {}),
+      },
       producer: () => this.#producer(name),
-      consumer: (wiring) => inner.createConsumer(wiring),
+      consumer: inner.consumes ? (wiring) => inner.createConsumer(wiring) : undefined,
     });
   }
 
