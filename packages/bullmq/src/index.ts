@@ -37,3 +37,12 @@ export { type DeadLetter, DeadLetters, type DeadLettersOptions } from './dead-le
 export type { JobData } from './job-data.ts';
 export { toJobId } from './job-id.ts';
 export type { RedisConnection } from './redis-connection.ts';
+export {
+  type TopicDeadLetter,
+  TopicDeadLetters,
+  type TopicDeadLettersOptions,
+} from './topic-dead-letters.ts';
+export type { TopicAddress } from './topic-keys.ts';
+export { TopicPublisher, type TopicPublisherOptions } from './topic-publisher.ts';
+export { TopicSubscriber, type TopicSubscriberOptions } from './topic-subscriber.ts';
+export { type BullMQTopicOptions, bullmqTopic } from './topic-transport.ts';

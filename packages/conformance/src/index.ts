@@ -11,6 +11,15 @@
 export { expectFailure } from './failure-table-tests.ts';
 export { DomainError, Fixtures, fixtureDefinitions } from './fixtures.ts';
 export { freePort } from './free-port.ts';
+export {
+  describePubSubConformance,
+  type PubSubConformanceOptions,
+  PubSubFixtures,
+  type PubSubPublisher,
+  type PubSubPublisherSettings,
+  type PubSubSubscriber,
+  type PubSubSubscriberSettings,
+} from './pubsub-conformance.ts';
 export { rejectionOf } from './rejection-of.ts';
 export { type StartedProcess, type StartProcessOptions, startProcess } from './start-process.ts';
 export {

@@ -20,6 +20,8 @@ export interface WireCapabilities {
   readonly durable: boolean;
   /** The per-message delivery options the wire honours; core refuses the others. @default none */
   readonly delivery?: readonly DeliveryOption[] | undefined;
+  /** The wire publishes events to a topic (see `ProducerCapabilities.fanOut`); core refuses commands and queries. @default false */
+  readonly fanOut?: boolean | undefined;
 }
 
 /** One message on its way out, as core hands it to the wire. */

@@ -106,14 +106,16 @@ export class TransportProducer<Address = string> implements MessageProducer {
       DEFAULT_MAX_BYTES,
       'positive',
     );
-    const { replies, confirmsHandling, durable, delivery } = wire.capabilities;
+    const { replies, confirmsHandling, durable, delivery, fanOut } = wire.capabilities;
     this.#pending =
       replies === 'channel' ? new PendingReplies({ timeoutMs: this.#replyTimeoutMs }) : undefined;
-    this.capabilities = Object.freeze(
-      delivery === undefined || delivery.length === 0
-        ? { replies: replies !== false, confirmsHandling, durable }
-        : { replies: replies !== false, confirmsHandling, durable, delivery: Object.freeze([...delivery]) },
-    );
+    this.capabilities = Object.freeze({
+      replies: replies !== false,
+      confirmsHandling,
+      durable,
+      ...(delivery === undefined || delivery.length === 0 ? {} : { delivery: Object.freeze([...delivery]) }),
+      ...(fanOut === true ? { fanOut } : {}),
+    });
     this.#channel = {
       codec: this.#codec,
       reply: (data, correlationId) => this.#onReply(data, correlationId),
@@ -187,6 +189,13 @@ export class TransportProducer<Address = string> implements MessageProducer {
   #produce(message: AnyMessage, options: ProduceOptions | undefined): Promise<void> {
     const lifecycle = this.#lifecycle;
     if (lifecycle.closing) return Promise.reject(new ProducerClosedError());
+    if (message.kind !== 'event' && this.capabilities.fanOut === true) {
+      return Promise.reject(
+        new InvalidMessageError(
+          `The ${this.#component} publishes events to a topic; the ${message.kind} "${message.name}" needs a point-to-point transport`,
+        ),
+      );
+    }
     const deferred = message.kind === 'query' ? options?.deferred : undefined;
     if (deferred?.settled === true) return Promise.resolve();
     const delivery = options?.delivery;
