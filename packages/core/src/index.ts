@@ -38,6 +38,12 @@ export {
 } from './in-memory/in-memory-channel.ts';
 export { InMemoryConsumer, type InMemoryConsumerOptions } from './in-memory/in-memory-consumer.ts';
 export { InMemoryProducer, type InMemoryProducerOptions } from './in-memory/in-memory-producer.ts';
+export { InMemoryTopic } from './in-memory/in-memory-topic.ts';
+export {
+  InMemoryTopicPublisher,
+  type InMemoryTopicPublisherOptions,
+} from './in-memory/in-memory-topic-publisher.ts';
+export { type InMemoryTopicOptions, inMemoryTopic } from './in-memory/in-memory-topic-transport.ts';
 export { type InMemoryTransportOptions, inMemoryTransport } from './in-memory/in-memory-transport.ts';
 export type { JsonValue, Metadata } from './json.ts';
 export * from './message.ts';
