@@ -9,10 +9,16 @@
  * - queries end to end with 100 in flight: `queryBus.dispatch` (reply over pub/sub), against
  *   `Queue.add` + `job.waitUntilFinished(queueEvents)`.
  *
+ * - durable fan-out to 3 subscriber groups (published → handled by all 3): `TopicPublisher` +
+ *   one `TopicSubscriber` per group (a Redis stream, one consumer group each), against the way
+ *   BullMQ users fan out — the publisher adds each event to 3 queues (all adds in flight), one
+ *   `Worker` per queue.
+ *
  * Both sides use the same job options (attempts, backoff, retention) and worker concurrency.
  */
 import { randomUUID } from 'node:crypto';
-import { BullMQConsumer, BullMQProducer } from '@switchyard/bullmq';
+import { BullMQConsumer, BullMQProducer, TopicPublisher, TopicSubscriber } from '@switchyard/bullmq';
+import { defineEvent, EventBus, EventRouter } from '@switchyard/core';
 import { type Job, type JobsOptions, Queue, QueueEvents, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { compareLatency, compareThroughput, untilCount } from '../lib/measure.ts';
@@ -203,8 +209,93 @@ async function queries(): Promise<BenchResult[]> {
   }
 }
 
+const FANOUT_OPS = 3_000;
+const GROUPS = ['billing', 'shipping', 'audit'] as const;
+const Tick = defineEvent<{ n: number }>('bench.Tick');
+
+async function fanOut(): Promise<BenchResult> {
+  const syPrefix = `sy-bench-${randomUUID().slice(0, 8)}`;
+  const rawPrefix = `sy-bench-raw-${randomUUID().slice(0, 8)}`;
+  // Switchyard: one topic, three groups.
+  let syHandled = 0;
+  const subscribers = GROUPS.map((group) => {
+    const router = new EventRouter();
+    router.route(Tick).to((event) => {
+      if (typeof event.payload.n === 'number') syHandled++;
+    });
+    const eventBus = new EventBus();
+    eventBus.use(router);
+    return new TopicSubscriber({
+      topic: 'ticks',
+      group,
+      events: [Tick.name],
+      prefix: syPrefix,
+      connection: REDIS_URL,
+      concurrency: CONCURRENCY,
+      eventBus,
+    });
+  });
+  const publisher = new TopicPublisher({ topic: 'ticks', prefix: syPrefix, connection: REDIS_URL });
+  const router = new EventRouter();
+  router.route(Tick).to(publisher);
+  const sendBus = new EventBus();
+  sendBus.use(router);
+  // Raw BullMQ: the publisher adds each event to one queue per group.
+  let rawHandled = 0;
+  const queues = GROUPS.map((group) => new Queue(group, { connection: { url: REDIS_URL }, prefix: rawPrefix }));
+  const workers = GROUPS.map(
+    (group) =>
+      new Worker(
+        group,
+        async (job: Job<{ n: number }>) => {
+          if (typeof job.data.n === 'number') rawHandled++;
+        },
+        { connection: { url: REDIS_URL, maxRetriesPerRequest: null }, prefix: rawPrefix, concurrency: CONCURRENCY },
+      ),
+  );
+  await Promise.all([
+    ...subscribers.map((subscriber) => subscriber.start()),
+    publisher.start(),
+    ...workers.map((worker) => worker.waitUntilReady()),
+    ...queues.map((queue) => queue.waitUntilReady()),
+  ]);
+  try {
+    return await compareThroughput({
+      name: 'bullmq: durable fan-out to 3 groups, published → handled by all',
+      ops: FANOUT_OPS,
+      subject: {
+        name: 'switchyard bullmqTopic (Redis stream, 3 groups)',
+        run: async (ops) => {
+          const target = syHandled + ops * GROUPS.length;
+          await Promise.all(Array.from({ length: ops }, (_, n) => sendBus.dispatch(Tick.create({ n }))));
+          await untilCount(() => syHandled, target);
+        },
+      },
+      baseline: {
+        name: 'raw bullmq Queue.add to 3 queues, all in flight + 3 Workers',
+        run: async (ops) => {
+          const target = rawHandled + ops * GROUPS.length;
+          await Promise.all(
+            Array.from({ length: ops }, (_, n) =>
+              Promise.all(queues.map((queue) => queue.add(Tick.name, { n }, JOB_OPTIONS))),
+            ),
+          );
+          await untilCount(() => rawHandled, target);
+        },
+      },
+    });
+  } finally {
+    await publisher.close();
+    await Promise.all(subscribers.map((subscriber) => subscriber.close()));
+    await Promise.all(workers.map((worker) => worker.close()));
+    await Promise.all(queues.map((queue) => queue.close()));
+    await deleteKeys(syPrefix);
+    await deleteKeys(rawPrefix);
+  }
+}
+
 export const scenario: BenchScenario = {
   id: 'bullmq',
   skip: redisUnavailable,
-  run: async () => [...(await commands()), ...(await queries())],
+  run: async () => [...(await commands()), ...(await queries()), await fanOut()],
 };
