@@ -8,13 +8,17 @@ export type AuthVerdict = 'allow' | 'unauthenticated' | 'forbidden';
 
 /** The request an {@link AuthHook} judges, after its body was read (and bounded by the body limit). */
 export interface AuthRequest {
-  /** The HTTP method (always `POST` by the time the hook runs). */
+  /** The HTTP method: `POST` for a message; `GET` or `DELETE` for a status resource (`async`). */
   readonly method: string;
   /** The request URL as received (path and query). */
   readonly url: string;
   /** The request headers, names in lower case. */
   readonly headers: IncomingHttpHeaders;
-  /** The raw body, e.g. to check an HMAC signature over it. */
+  /**
+   * The raw body, e.g. to check an HMAC signature over it. For a status request (`GET`/`DELETE` of
+   * `…/status/<id>`, which has no body): the UTF-8 bytes of `"<METHOD> <id>"`, so a signature binds
+   * the request to that one status.
+   */
   readonly body: Uint8Array;
 }
 

@@ -4,7 +4,10 @@ import type { AnyMessage, WireData } from '@switchyard/core';
 export interface OutgoingRequest {
   /** The message being sent. */
   readonly message: AnyMessage;
-  /** The encoded body, exactly as it goes on the wire (sign this for HMAC). */
+  /**
+   * The encoded body, exactly as it goes on the wire (sign this for HMAC). For a poll or cancel of a
+   * status resource (`async`): `"<METHOD> <message id>"`, what the consumer's auth hook sees.
+   */
   readonly body: WireData;
 }
 

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -11,8 +12,22 @@ import {
   type TransportConsumerOptions,
   toRemoteErrorInfo,
 } from '@switchyard/core';
+import { Agent } from 'undici';
+import {
+  type AsyncSettings,
+  asyncSettings,
+  checkCallbackUrl,
+  deliverCallback,
+  type HttpConsumerAsyncOptions,
+  RESPOND_ASYNC,
+  readPreferences,
+  statusDocument,
+  statusIdOf,
+  statusLocation,
+} from './async-accept.ts';
 import type { AuthHook } from './auth-hook.ts';
 import { BodyDeadlines } from './body-deadlines.ts';
+import { CALLBACK_HEADER } from './callback-signature.ts';
 import { DedupeWindow } from './dedupe-window.ts';
 import { ACCEPTED, type Answer, errorAnswer, replyAnswer, writeAnswer } from './http-answer.ts';
 import { readBody } from './read-body.ts';
@@ -25,6 +40,7 @@ import {
   tooLarge,
   unavailable,
 } from './request-checks.ts';
+import { type StatusEntry, StatusStore } from './status-store.ts';
 
 /** Options of the {@link HttpConsumer}. */
 export interface HttpConsumerOptions extends TransportConsumerOptions {
@@ -77,6 +93,19 @@ export interface HttpConsumerOptions extends TransportConsumerOptions {
    * @default 5_000
    */
   readonly keepAliveTimeoutMs?: number | undefined;
+  /**
+   * Asynchronous requests (RFC 7240 `Prefer: respond-async`): a request that asks for it is
+   * checked, authenticated, decoded and validated as usual (bad input still gets its 4xx at once),
+   * then answered `202` with `Location: <path>/status/<message id>` and handled in the background;
+   * `GET` of that status resource answers `{ state: 'pending' | 'handled' | 'failed', … }`, kept
+   * for `statusTtlMs` once settled, and `DELETE` fires the handler's `signal`. A request may also
+   * name a callback URL (`x-switchyard-callback`) the outcome is POSTed to, signed with
+   * `callbackSecret`. Requests without the preference are answered synchronously, as before.
+   * `true` takes every default. Needs a JSON codec.
+   * @default undefined — off: every request is answered once handled, and `…/status/…` paths are
+   * messages endpoints like any other
+   */
+  readonly async?: HttpConsumerAsyncOptions | boolean | undefined;
 }
 
 /** The address `start()` resolves with. */
@@ -99,7 +128,8 @@ export interface HttpConsumerAddress {
  * 500 handler failed, 504 deadline passed. A message that failed after it was decoded is answered
  * with a reply envelope (header `x-switchyard-reply`), so the producer rejects with the remote error
  * — for commands as for queries. A caller that disconnects (timeout, abort) fires the handler's
- * `signal`.
+ * `signal`. With `async` on, a request that prefers `respond-async` is answered 202 + `Location` once
+ * decoded and validated, and handled in the background (status resource, optional signed callback).
  *
  * @example
  * const consumer = new HttpConsumer({ commandBus, queryBus, auth: bearerAuth(token), port: 8080 });
@@ -120,6 +150,11 @@ export class HttpConsumer extends TransportConsumer<HttpConsumerAddress> {
   readonly #dedupe: DedupeWindow<Answer> | undefined;
   readonly #exposeStack: boolean;
   readonly #checks: readonly RequestCheck[];
+  readonly #async: AsyncSettings | undefined;
+  readonly #statuses: StatusStore | undefined;
+  /** Background work (handlers accepted asynchronously, callbacks) stops when this aborts. */
+  readonly #background = new AbortController();
+  #callbackAgent: Agent | undefined;
   #server: Server | undefined;
 
   constructor(options: HttpConsumerOptions) {
@@ -158,6 +193,11 @@ export class HttpConsumer extends TransportConsumer<HttpConsumerAddress> {
     }
     this.#dedupe = windowMs > 0 ? new DedupeWindow(windowMs, options.dedupeMaxEntries ?? 10_000) : undefined;
     this.#exposeStack = options.exposeErrorStack === true;
+    this.#async = asyncSettings(options.async, this.#contentType, replayWindowMs);
+    this.#statuses =
+      this.#async === undefined
+        ? undefined
+        : new StatusStore(this.#async.statusTtlMs, this.#async.maxStatuses);
     this.#checks = [
       (request) => this.#admission(request),
       postOnly,
@@ -165,6 +205,18 @@ export class HttpConsumer extends TransportConsumer<HttpConsumerAddress> {
       declaredLengthAtMost(this.#bodyLimit),
     ];
     this.handler = (request, response) => {
+      if (this.#async !== undefined) {
+        const statusId = statusIdOf(request);
+        if (statusId !== undefined) {
+          this.#serveStatus(request, response, statusId).catch((error: unknown) => {
+            this.errors.report(error, 'receive');
+            if (!response.headersSent) {
+              writeAnswer(response, errorAnswer(500, toRemoteErrorInfo(error, this.#exposeStack)), true);
+            } else response.destroy();
+          });
+          return;
+        }
+      }
       const inFlight = this.lifecycle.inFlight;
       inFlight.enter();
       this.#serve(request, response).then(
@@ -222,6 +274,15 @@ export class HttpConsumer extends TransportConsumer<HttpConsumerAddress> {
   protected stopIntake(): void {}
 
   protected async release(drained: boolean): Promise<void> {
+    if (!drained) {
+      const reason = new Error('The consumer closed before the handler finished');
+      this.#statuses?.abortPending(reason);
+      this.#background.abort(reason);
+    }
+    this.#statuses?.clear();
+    const agent = this.#callbackAgent;
+    this.#callbackAgent = undefined;
+    if (agent !== undefined) await agent.destroy().catch(() => undefined);
     const server = this.#server;
     if (server === undefined) return;
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
@@ -252,6 +313,20 @@ export class HttpConsumer extends TransportConsumer<HttpConsumerAddress> {
     }
     const denied = await this.#authenticate(request, body);
     if (denied !== undefined) return writeAnswer(response, denied, this.lifecycle.closing);
+    if (this.#async !== undefined) {
+      const preferences = readPreferences(request.headers.prefer);
+      const callback = request.headers[CALLBACK_HEADER];
+      if (preferences.respondAsync || callback !== undefined) {
+        const answer = await this.#receiveAsync(
+          request,
+          body,
+          preferences.waitSeconds,
+          callback,
+          callerGone(response),
+        );
+        return writeAnswer(response, answer, this.lifecycle.closing);
+      }
+    }
     const answer = await this.#receive(body, callerGone(response));
     writeAnswer(response, answer, this.lifecycle.closing);
   }
@@ -282,7 +357,7 @@ export class HttpConsumer extends TransportConsumer<HttpConsumerAddress> {
     }
   }
 
-  async #authenticate(request: IncomingMessage, body: Buffer): Promise<Answer | undefined> {
+  async #authenticate(request: IncomingMessage, body: Uint8Array): Promise<Answer | undefined> {
     const auth = this.#auth;
     if (auth === undefined) return undefined;
     const verdict = await auth({
@@ -331,6 +406,174 @@ export class HttpConsumer extends TransportConsumer<HttpConsumerAddress> {
     const outcome = receiver.dispatch(message, signal).then((result) => this.#answer(result));
     dedupe.remember(message.id, outcome, keepAnswer);
     return outcome;
+  }
+
+  /**
+   * A request that prefers `respond-async` (or names a callback): decoded and validated now (a
+   * failure is answered at once, as on the synchronous path), then handled in the background while
+   * the caller gets 202 + `Location` — or, with `Prefer: wait=N`, the synchronous answer if the
+   * handler finished within N seconds.
+   */
+  async #receiveAsync(
+    request: IncomingMessage,
+    body: Buffer,
+    waitSeconds: number | undefined,
+    callbackHeader: string | string[] | undefined,
+    gone: AbortSignal,
+  ): Promise<Answer> {
+    const settings = this.#async!;
+    const statuses = this.#statuses!;
+    let callback: URL | undefined;
+    if (callbackHeader !== undefined) {
+      const checked = checkCallbackUrl(
+        Array.isArray(callbackHeader) ? (callbackHeader[0] ?? '') : callbackHeader,
+        settings,
+      );
+      if (typeof checked === 'string') {
+        return errorAnswer(400, { name: 'CallbackRefused', message: checked, code: undefined });
+      }
+      callback = checked;
+    }
+    const receiver = this.receiver;
+    let decoded: AnyMessage;
+    try {
+      decoded = receiver.codec.decode(body);
+    } catch (error) {
+      return this.#answer(receiver.failed(error));
+    }
+    let message: AnyMessage;
+    try {
+      message = await receiver.accept(decoded);
+    } catch (error) {
+      return this.#answer(receiver.failed(error, decoded));
+    }
+    // A command answered synchronously a moment ago: that answer, not a second run.
+    if (this.#dedupe !== undefined && message.kind !== 'query') {
+      const earlier = this.#dedupe.get(message.id);
+      if (earlier !== undefined) return earlier;
+    }
+    const bodyHash = createHash('sha256').update(body).digest('base64');
+    let entry = statuses.get(message.id);
+    if (entry !== undefined) {
+      // The same message again (a retry): its status, not a second run. Another body: refused.
+      if (entry.bodyHash !== bodyHash) {
+        return errorAnswer(409, {
+          name: 'DuplicateMessageId',
+          message: `Another message with id "${message.id}" was accepted already`,
+          code: undefined,
+        });
+      }
+    } else {
+      entry = statuses.add(message.id, bodyHash);
+      if (entry === undefined) return unavailable('The consumer keeps too many pending statuses');
+      // A caller gone before its answer (202 or, with `wait`, the outcome) was written fires the
+      // handler's signal, as on the synchronous path; once answered, only a DELETE does.
+      const { controller } = entry;
+      gone.addEventListener('abort', () => controller.abort(gone.reason), { once: true });
+      this.#handleInBackground(message, entry, callback);
+    }
+    if (waitSeconds !== undefined && waitSeconds > 0 && entry.answer === undefined) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        entry.settled,
+        new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, waitSeconds * 1_000);
+        }),
+      ]);
+      clearTimeout(timer);
+    }
+    if (entry.answer !== undefined) return entry.answer;
+    return {
+      status: 202,
+      body: entry.document,
+      contentType: 'application/json',
+      headers: {
+        location: statusLocation(request, message.id),
+        'preference-applied': RESPOND_ASYNC,
+      },
+    };
+  }
+
+  /** Runs an accepted message, counted in flight (so `close()` drains it), then settles its status. */
+  #handleInBackground(message: AnyMessage, entry: StatusEntry, callback: URL | undefined): void {
+    const inFlight = this.lifecycle.inFlight;
+    inFlight.enter();
+    this.receiver
+      .dispatch(message, entry.controller.signal)
+      .then(async (result) => {
+        const answer = this.#answer(result);
+        const { state, document } = statusDocument(message.id, answer);
+        this.#statuses!.settle(entry, state, document, answer);
+        if (callback !== undefined) {
+          this.#callbackAgent ??= new Agent({ connections: 16, keepAliveTimeout: 4_000 });
+          await deliverCallback(
+            callback,
+            document,
+            this.#async!,
+            this.#callbackAgent,
+            this.#background.signal,
+            message.id,
+          ).catch((error: unknown) =>
+            this.errors.report(error, 'reply', {
+              messageId: message.id,
+              messageName: message.name,
+              callback: `${callback.origin}${callback.pathname}`,
+            }),
+          );
+        }
+      })
+      .catch((error: unknown) =>
+        this.errors.report(error, 'receive', { messageId: message.id, messageName: message.name }),
+      )
+      .finally(() => inFlight.leave());
+  }
+
+  /**
+   * `GET <path>/status/<id>`: the status document; `DELETE`: fires the handler's signal. Same auth
+   * as messages (the hook sees the bytes of `"<METHOD> <id>"` as the body); not counted against
+   * `concurrency`, and still answered while the consumer drains, so callers can collect outcomes.
+   */
+  async #serveStatus(request: IncomingMessage, response: ServerResponse, id: string): Promise<void> {
+    request.resume();
+    const method = request.method ?? 'GET';
+    if (method !== 'GET' && method !== 'DELETE') {
+      return writeAnswer(
+        response,
+        errorAnswer(
+          405,
+          { name: 'MethodNotAllowed', message: 'A status resource answers GET and DELETE', code: undefined },
+          { headers: { allow: 'GET, DELETE' } },
+        ),
+        this.lifecycle.closing,
+      );
+    }
+    const denied = await this.#authenticate(request, Buffer.from(`${method} ${id}`, 'utf8'));
+    if (denied !== undefined) return writeAnswer(response, denied, this.lifecycle.closing);
+    const entry = this.#statuses!.get(id);
+    if (entry === undefined) {
+      return writeAnswer(
+        response,
+        errorAnswer(404, {
+          name: 'StatusNotFound',
+          message: `No status for "${id}": unknown, expired, or kept by another consumer process`,
+          code: 'SWITCHYARD_STATUS_NOT_FOUND',
+        }),
+        this.lifecycle.closing,
+      );
+    }
+    if (method === 'DELETE') {
+      if (entry.state === 'pending') {
+        entry.controller.abort(new Error('The caller cancelled the request (DELETE of its status)'));
+      }
+      return writeAnswer(response, { status: 204, body: undefined, contentType: undefined }, false);
+    }
+    const answer: Answer = {
+      status: 200,
+      body: entry.document,
+      contentType: 'application/json',
+      headers: { 'cache-control': 'no-store' },
+    };
+    writeAnswer(response, answer, this.lifecycle.closing);
   }
 
   #answer(result: ReceiveResult): Answer {

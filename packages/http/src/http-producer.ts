@@ -1,7 +1,7 @@
 import { TransportProducer, type TransportProducerOptions } from '@switchyard/core';
 import { HttpWire, type HttpWireOptions } from './http-wire.ts';
 
-export type { RetryOptions } from './http-wire.ts';
+export type { HttpProducerAsyncOptions, RetryOptions } from './http-wire.ts';
 
 /** Options of the {@link HttpProducer}: the HTTP ones, plus core's producer options (`replyTimeoutMs`, `maxMessageBytes`, `closeTimeoutMs`, `codec`, `onError`, `logger`). */
 export interface HttpProducerOptions extends TransportProducerOptions, HttpWireOptions {

@@ -21,6 +21,8 @@ export interface HttpTransportOptions {
  * HTTP by name, for `createSwitchyard`: the sender builds only the undici producer, the service only
  * the node:http consumer. Carries queries (the reply is the response) and confirms handling.
  *
+ * Both sides take `async` (202 + status resource, see the README) like the classes do.
+ *
  * @example
  * const users = httpTransport({
  *   producer: { url: 'http://users.internal:8080/', headers: bearerHeaders(token) },

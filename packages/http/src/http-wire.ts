@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { ConnectionOptions } from 'node:tls';
 import {
   ConfigurationError,
+  checkOption,
   errorMessage,
   type OutgoingMessage,
   ProducerClosedError,
@@ -14,6 +15,7 @@ import {
   withTraceHeaders,
 } from '@switchyard/core';
 import { Pool } from 'undici';
+import { RESPOND_ASYNC } from './async-accept.ts';
 import { isConnectionFailure } from './connection-failure.ts';
 import { decodeErrorBody } from './error-body.ts';
 import type { HeadersFactory } from './headers-factory.ts';
@@ -27,6 +29,21 @@ export interface RetryOptions {
   readonly delayMs?: number | undefined;
   /** Longest delay between two attempts. @default 2_000 */
   readonly maxDelayMs?: number | undefined;
+}
+
+/** How the producer waits for a message the consumer accepted asynchronously (`HttpWireOptions.async`). */
+export interface HttpProducerAsyncOptions {
+  /**
+   * RFC 7240 `wait`, in whole seconds: the consumer answers synchronously if the handler finishes
+   * within it (one round trip for fast handlers), else 202. Keep it below the request timeout of
+   * every proxy on the way. `0`: 202 at once.
+   * @default 0
+   */
+  readonly waitSeconds?: number | undefined;
+  /** Delay before the first poll of the status resource; doubled after each poll. @default 100 */
+  readonly pollIntervalMs?: number | undefined;
+  /** Longest delay between two polls. @default 2_000 */
+  readonly maxPollIntervalMs?: number | undefined;
 }
 
 /** The options of `HttpProducer` that are about HTTP. */
@@ -67,6 +84,18 @@ export interface HttpWireOptions {
    * @default { retries: 2, delayMs: 100, maxDelayMs: 2_000 }
    */
   readonly retry?: RetryOptions | false | undefined;
+  /**
+   * Asynchronous requests: every message is sent with `Prefer: respond-async`; a consumer with
+   * `async` on answers 202 + `Location` at once, and the producer polls that status resource
+   * (short GETs, backing off to `maxPollIntervalMs`) until the outcome is known, then settles the
+   * dispatch exactly as a synchronous answer would — so a handler that runs longer than a proxy's
+   * request timeout still resolves its caller. The wait is bounded as before: a query by
+   * `replyTimeoutMs` (and its deadline), a command by its deadline, else `headersTimeoutMs`; a
+   * timeout or abort stops polling and `DELETE`s the status (the remote handler's `signal` fires).
+   * A consumer without `async` answers synchronously, and that answer is used.
+   * @default undefined — off: each request waits for the handler
+   */
+  readonly async?: boolean | HttpProducerAsyncOptions | undefined;
   /** TLS options for an `https://` URL (CA, client certificate, servername, …). @default undefined */
   readonly tls?: Omit<ConnectionOptions, 'host' | 'port' | 'socket' | 'timeout'> | undefined;
 }
@@ -92,6 +121,12 @@ export class HttpWire implements ProducerWire<string> {
   readonly #retryDelayMs: number;
   readonly #retryMaxDelayMs: number;
   readonly #headerFactory: HeadersFactory | undefined;
+  /** `undefined` when asynchronous requests are off. */
+  readonly #async: AsyncPolling | undefined;
+  /** Aborts polls (and their pauses) when the producer closes without draining. */
+  readonly #closing = new AbortController();
+  #codec: WireChannel['codec'] | undefined;
+  #report: WireChannel['report'] | undefined;
   #staticHeaders: Readonly<Record<string, string>> = {};
   #textReplies = true;
   #pool: Pool | undefined;
@@ -118,13 +153,20 @@ export class HttpWire implements ProducerWire<string> {
     this.#retryDelayMs = retry.delayMs ?? 100;
     this.#retryMaxDelayMs = retry.maxDelayMs ?? 2_000;
     this.#headerFactory = typeof options.headers === 'function' ? options.headers : undefined;
+    this.#async = asyncOptions(options.async);
   }
 
   async open(channel: WireChannel): Promise<string> {
     const contentType = channel.codec.contentType;
+    this.#codec = channel.codec;
+    this.#report = channel.report;
+    const wait = this.#async?.waitSeconds ?? 0;
     this.#staticHeaders = {
       ...(typeof this.#options.headers === 'object' ? this.#options.headers : {}),
       'content-type': contentType,
+      ...(this.#async === undefined
+        ? {}
+        : { prefer: wait > 0 ? `${RESPOND_ASYNC}, wait=${wait}` : RESPOND_ASYNC }),
     };
     const type = contentType.toLowerCase();
     this.#textReplies = type.includes('json') || type.startsWith('text/');
@@ -140,7 +182,24 @@ export class HttpWire implements ProducerWire<string> {
   }
 
   async send(outgoing: OutgoingMessage): Promise<WireData | undefined> {
-    const response = await this.#request(outgoing);
+    const startedAt = Date.now();
+    let response: ResponseData;
+    try {
+      response = await this.#request(outgoing);
+    } catch (error) {
+      // Aborted while the 202 may already be on its way: cancel the status it would name.
+      if (this.#async !== undefined && outgoing.signal?.aborted === true) {
+        const base = this.#path.split('?', 1)[0]!.replace(/\/$/, '');
+        this.#cancelRemote(outgoing, `${base}/status/${encodeURIComponent(outgoing.message.id)}`);
+      }
+      throw error;
+    }
+    const location = response.headers.location;
+    if (this.#async !== undefined && response.statusCode === 202 && typeof location === 'string') {
+      // An abort while the body drains must still reach #awaitStatus, which cancels the remote handler.
+      await response.body.dump().catch(() => undefined);
+      return this.#awaitStatus(outgoing, location, startedAt);
+    }
     if (response.headers[REPLY_HEADER] !== undefined) return this.#readReply(outgoing, response);
     if (response.statusCode >= 200 && response.statusCode < 300) {
       await response.body.dump();
@@ -158,9 +217,10 @@ export class HttpWire implements ProducerWire<string> {
     const pool = this.#pool;
     if (pool === undefined) return;
     // Requests still running fail with this error, which rejects their dispatch.
-    if (!drained)
+    if (!drained) {
+      this.#closing.abort(new ProducerClosedError('The producer closed before the answer arrived'));
       await pool.destroy(new ProducerClosedError('The producer closed before the answer arrived'));
-    else await pool.close();
+    } else await pool.close();
   }
 
   /** POSTs the envelope, retrying what never reached a handler (connection failures, 503). */
@@ -216,6 +276,165 @@ export class HttpWire implements ProducerWire<string> {
     }
   }
 
+  /**
+   * Polls the status resource of a message accepted asynchronously until it settled, then hands
+   * core the reply the synchronous path would have carried. Bounded by the query's reply timeout
+   * or the command's deadline (else `headersTimeoutMs`); a timeout, abort or close stops polling and
+   * cancels the remote handler (DELETE, best effort).
+   */
+  async #awaitStatus(
+    outgoing: OutgoingMessage,
+    location: string,
+    startedAt: number,
+  ): Promise<WireData | undefined> {
+    const { message, signal } = outgoing;
+    let url: URL;
+    try {
+      url = new URL(location, this.#endpoint);
+    } catch (cause) {
+      throw new TransportError(`${this.#endpoint} answered "${message.name}" with a bad Location`, { cause });
+    }
+    if (url.origin !== this.#origin) {
+      throw new TransportError(
+        `${this.#endpoint} sent the status of "${message.name}" to another origin (${url.origin}); refused`,
+      );
+    }
+    const path = `${url.pathname}${url.search}`;
+    const budget = outgoing.replyTimeoutMs ?? this.#headersTimeoutMs;
+    const deadline = startedAt + budget;
+    const stop = AbortSignal.any(
+      signal === undefined ? [this.#closing.signal] : [signal, this.#closing.signal],
+    );
+    const settings = this.#async!;
+    let interval = settings.pollIntervalMs;
+    let failures = 0;
+    try {
+      for (;;) {
+        const left = deadline - Date.now();
+        if (left <= 0) throw new TimeoutError(message.name, budget);
+        await sleep(Math.min(interval, left), undefined, { signal: stop });
+        interval = Math.min(settings.maxPollIntervalMs, interval * 2);
+        const remaining = deadline - Date.now();
+        if (remaining <= 0) throw new TimeoutError(message.name, budget);
+        let response: ResponseData;
+        try {
+          response = await this.#pool!.request({
+            path,
+            method: 'GET',
+            headers: this.#statusHeaders(outgoing, 'GET'),
+            signal: stop,
+            headersTimeout: Math.min(this.#headersTimeoutMs, remaining),
+          });
+        } catch (cause) {
+          if (stop.aborted) throw cause;
+          if (
+            (cause as { code?: unknown }).code === 'UND_ERR_HEADERS_TIMEOUT' &&
+            remaining < this.#headersTimeoutMs
+          ) {
+            throw new TimeoutError(message.name, budget);
+          }
+          if (isConnectionFailure(cause) && failures++ < this.#retries) continue;
+          throw new TransportError(
+            `Polling the status of "${message.name}" at ${url.origin}${url.pathname} failed: ${errorMessage(cause)}`,
+            { cause },
+          );
+        }
+        if (response.statusCode === 200) {
+          const text = await response.body.text();
+          const settled = this.#readStatus(outgoing, text);
+          if (settled !== 'pending') return settled.data;
+          failures = 0;
+          continue;
+        }
+        // A proxy or a consumer that is draining: nothing is lost, poll again.
+        if (
+          (response.statusCode === 502 || response.statusCode === 503 || response.statusCode === 504) &&
+          failures++ < this.#retries
+        ) {
+          await response.body.dump();
+          continue;
+        }
+        throw await this.#statusError(outgoing, response);
+      }
+    } catch (error) {
+      // Nobody waits any more: fire the remote handler's signal, as a dropped request would.
+      if (!(error instanceof TransportError) || error.status !== 404) this.#cancelRemote(outgoing, path);
+      if (this.#closing.signal.aborted && !(error instanceof TimeoutError)) throw this.#closing.signal.reason;
+      throw error;
+    }
+  }
+
+  /** Reads a status document: `'pending'`, or the reply data core expects from a synchronous answer. */
+  #readStatus(outgoing: OutgoingMessage, text: string): 'pending' | { data: WireData | undefined } {
+    const { message } = outgoing;
+    let status: { id?: unknown; state?: unknown; result?: unknown; error?: unknown };
+    try {
+      status = JSON.parse(text) as typeof status;
+    } catch (cause) {
+      throw new TransportError(`The status of "${message.name}" could not be read`, { cause, status: 200 });
+    }
+    if (
+      typeof status !== 'object' ||
+      status === null ||
+      (status.id !== undefined && status.id !== message.id)
+    ) {
+      throw new TransportError(`The status of "${message.name}" is not a Switchyard status document`, {
+        status: 200,
+      });
+    }
+    const codec = this.#codec!;
+    switch (status.state) {
+      case 'pending':
+        return 'pending';
+      case 'handled':
+        return {
+          data: outgoing.expectsReply
+            ? codec.encodeReply({ inReplyTo: message.id, ok: true, result: status.result })
+            : undefined,
+        };
+      case 'failed':
+        // Core decodes and checks the error like any reply: same codes, same remote details.
+        return {
+          data: codec.encodeReply({
+            inReplyTo: message.id,
+            ok: false,
+            error: status.error as never,
+          }),
+        };
+      default:
+        throw new TransportError(`The status of "${message.name}" has an unknown state`, { status: 200 });
+    }
+  }
+
+  /** Headers of a status request: auth (a factory signs the bytes of `"<METHOD> <id>"`), no content type. */
+  #statusHeaders(outgoing: OutgoingMessage, method: 'GET' | 'DELETE'): Record<string, string> {
+    const { 'content-type': _type, prefer: _prefer, ...fixed } = this.#staticHeaders;
+    const signed =
+      this.#headerFactory === undefined
+        ? {}
+        : this.#headerFactory({ message: outgoing.message, body: `${method} ${outgoing.message.id}` });
+    return { ...signed, ...fixed, accept: 'application/json' };
+  }
+
+  /** Best effort: `DELETE` the status so the remote handler's signal fires; failures are only reported. */
+  #cancelRemote(outgoing: OutgoingMessage, path: string): void {
+    const pool = this.#pool;
+    if (pool === undefined || pool.closed || pool.destroyed) return;
+    pool
+      .request({
+        path,
+        method: 'DELETE',
+        headers: this.#statusHeaders(outgoing, 'DELETE'),
+        headersTimeout: Math.min(this.#headersTimeoutMs, 5_000),
+      })
+      .then(
+        (response) => response.body.dump(),
+        (error: unknown) => {
+          if (!(error instanceof ProducerClosedError)) this.#report?.(error, 'connection');
+        },
+      );
+  }
+
   #retryable(attempt: number, signal: AbortSignal | undefined): boolean {
     return attempt < this.#retries && signal?.aborted !== true;
   }
@@ -254,6 +473,39 @@ export class HttpWire implements ProducerWire<string> {
       { status: response.statusCode, remote },
     );
   }
+}
+
+interface AsyncPolling {
+  readonly waitSeconds: number;
+  readonly pollIntervalMs: number;
+  readonly maxPollIntervalMs: number;
+}
+
+/** The checked `async` option. */
+function asyncOptions(option: boolean | HttpProducerAsyncOptions | undefined): AsyncPolling | undefined {
+  if (option === undefined || option === false) return undefined;
+  const given = option === true ? {} : option;
+  const waitSeconds = checkOption('HttpProducer', 'async.waitSeconds', given.waitSeconds, 0, 'count');
+  const pollIntervalMs = checkOption(
+    'HttpProducer',
+    'async.pollIntervalMs',
+    given.pollIntervalMs,
+    100,
+    'positive',
+  );
+  const maxPollIntervalMs = checkOption(
+    'HttpProducer',
+    'async.maxPollIntervalMs',
+    given.maxPollIntervalMs,
+    2_000,
+    'positive',
+  );
+  if (maxPollIntervalMs < pollIntervalMs) {
+    throw new ConfigurationError(
+      `HttpProducer: async.maxPollIntervalMs (${maxPollIntervalMs}) is below async.pollIntervalMs (${pollIntervalMs})`,
+    );
+  }
+  return { waitSeconds, pollIntervalMs, maxPollIntervalMs };
 }
 
 /** Reads at most {@link MAX_ERROR_BODY} of a response as text, destroying the rest. */

@@ -17,8 +17,18 @@
  * @module
  */
 
+export type { HttpConsumerAsyncOptions } from './async-accept.ts';
 export type { AuthHook, AuthRequest, AuthVerdict } from './auth-hook.ts';
 export { bearerAuth, bearerHeaders } from './bearer-auth.ts';
+export {
+  CALLBACK_HEADER,
+  CALLBACK_SIGNATURE_HEADER,
+  CallbackSignatureError,
+  type CallbackSignatureFailure,
+  signCallback,
+  type VerifyCallbackOptions,
+  verifyCallbackSignature,
+} from './callback-signature.ts';
 export { constantTimeEqual } from './constant-time-equal.ts';
 export type { HeadersFactory, OutgoingRequest } from './headers-factory.ts';
 export {
@@ -31,5 +41,10 @@ export {
 } from './hmac-auth.ts';
 export { REPLY_HEADER } from './http-answer.ts';
 export { HttpConsumer, type HttpConsumerAddress, type HttpConsumerOptions } from './http-consumer.ts';
-export { HttpProducer, type HttpProducerOptions, type RetryOptions } from './http-producer.ts';
+export {
+  HttpProducer,
+  type HttpProducerAsyncOptions,
+  type HttpProducerOptions,
+  type RetryOptions,
+} from './http-producer.ts';
 export { type HttpTransportOptions, httpTransport } from './http-transport.ts';
