@@ -88,7 +88,9 @@ interface Delivery {
   readonly attempt: number;
 }
 
+/** How long one read blocks, when a close can unblock it at once (single Redis) and when not (Cluster). */
 const BLOCK_MS = 2_000;
+const CLUSTER_BLOCK_MS = 500;
 
 /**
  * A subscriber group's consumer of a durable topic (a Redis stream with one consumer group per
@@ -245,7 +247,7 @@ export class TopicSubscriber extends TransportConsumer<TopicAddress> {
           'COUNT',
           count,
           'BLOCK',
-          BLOCK_MS,
+          this.#readerId === undefined ? CLUSTER_BLOCK_MS : BLOCK_MS,
           'STREAMS',
           this.#keys.stream,
           '>',
