@@ -121,6 +121,10 @@ step 60 ./node_modules/.bin/tsc -p tsconfig.json
 log "type-checked and compiled with $(./node_modules/.bin/tsc --version)"
 step 30 node dist/main.js
 log "smoke app ok"
+# The `switchyard` command line core installs: on the PATH of npm scripts and npx.
+help="$(timeout 30 npx --no-install switchyard --help)"
+case "$help" in "Usage: switchyard <command>"*) ;; *) echo "smoke-pack: npx switchyard --help printed: $help" >&2; exit 1 ;; esac
+log "npx switchyard --help ok"
 
 # 3. The README examples in the app (type-checked with each supported TypeScript, then run there).
 # TypeScript 5.5, 5.9 and 6 are the root's (devDependencies typescript-5.5, -5.9, -6, the same pins as

@@ -242,7 +242,9 @@ async function fanOut(): Promise<BenchResult> {
   sendBus.use(router);
   // Raw BullMQ: the publisher adds each event to one queue per group.
   let rawHandled = 0;
-  const queues = GROUPS.map((group) => new Queue(group, { connection: { url: REDIS_URL }, prefix: rawPrefix }));
+  const queues = GROUPS.map(
+    (group) => new Queue(group, { connection: { url: REDIS_URL }, prefix: rawPrefix }),
+  );
   const workers = GROUPS.map(
     (group) =>
       new Worker(
@@ -250,7 +252,11 @@ async function fanOut(): Promise<BenchResult> {
         async (job: Job<{ n: number }>) => {
           if (typeof job.data.n === 'number') rawHandled++;
         },
-        { connection: { url: REDIS_URL, maxRetriesPerRequest: null }, prefix: rawPrefix, concurrency: CONCURRENCY },
+        {
+          connection: { url: REDIS_URL, maxRetriesPerRequest: null },
+          prefix: rawPrefix,
+          concurrency: CONCURRENCY,
+        },
       ),
   );
   await Promise.all([

@@ -107,6 +107,11 @@ export class BullMQConsumer extends TransportConsumer<BullMQAddress> {
     return this.#worker;
   }
 
+  /** Failed jobs stay in BullMQ's failed set (see `DeadLetters`): no `deadLetterSink`. */
+  protected override get keepsDeadLetters(): boolean {
+    return true;
+  }
+
   protected async open(): Promise<BullMQAddress> {
     const { queueName, prefix, lockDuration, stalledInterval, maxStalledCount } = this.#options;
     const connection = this.#options.connection ?? { host: '127.0.0.1', port: 6379 };

@@ -1,7 +1,14 @@
-import { type ConsumerSide, defineTransport, type TransportDefinition } from '@switchyard/core';
+import {
+  type ConsumerSide,
+  defineTransport,
+  type TransportDefinition,
+  withLetterIds,
+} from '@switchyard/core';
 import { BullMQConsumer, type BullMQConsumerOptions } from './bullmq-consumer.ts';
 import { BullMQProducer, type BullMQProducerOptions } from './bullmq-producer.ts';
+import { DeadLetters } from './dead-letters.ts';
 import type { RedisConnection } from './redis-connection.ts';
+import { WaitingJobs } from './waiting-jobs.ts';
 
 /** The options both sides share. */
 type Shared = 'queueName' | 'prefix' | 'connection';
@@ -40,5 +47,9 @@ export function bullmqTransport(options: BullMQTransportOptions): TransportDefin
     },
     producer: () => new BullMQProducer({ ...options.producer, ...shared }),
     consumer: (wiring) => new BullMQConsumer({ ...wiring, ...options.consumer, ...shared }),
+    // For app.deadLetters: the failed set; and, as the dead-letter sink, the jobs waiting.
+    deadLetters: () =>
+      withLetterIds(new DeadLetters({ ...shared, codec: options.producer?.codec }), (letter) => letter.jobId),
+    storedMessages: () => new WaitingJobs({ ...shared, codec: options.producer?.codec }),
   });
 }

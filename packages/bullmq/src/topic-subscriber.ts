@@ -96,7 +96,7 @@ const CLUSTER_BLOCK_MS = 500;
  * A subscriber group's consumer of a durable topic (a Redis stream with one consumer group per
  * subscriber group): every event through core's receive pipeline, acknowledged once handled.
  * A failed event is retried after its backoff, then kept in the group's dead letters
- * ({@link TopicDeadLetters}); an event taken by a subscriber that died is taken over by another of
+ * (`TopicDeadLetters`); an event taken by a subscriber that died is taken over by another of
  * the group after `visibilityTimeoutMs` — at least once, nothing lost.
  *
  * @example
@@ -148,6 +148,11 @@ export class TopicSubscriber extends TransportConsumer<TopicAddress> {
       'positive',
     );
     checkOption('TopicSubscriber', 'startTimeoutMs', options.startTimeoutMs, 10_000, 'positive');
+  }
+
+  /** A group's failed events stay in its dead letters (see `TopicDeadLetters`): no `deadLetterSink`. */
+  protected override get keepsDeadLetters(): boolean {
+    return true;
   }
 
   protected async open(): Promise<TopicAddress> {

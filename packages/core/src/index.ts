@@ -100,6 +100,11 @@ export {
   type SwitchyardOptions,
   type ValidationMode,
 } from './switchyard/create-switchyard.ts';
+export type {
+  DeadLetterAdmin,
+  DeadLetterEntry,
+  DeadLetterListOptions,
+} from './switchyard/dead-letter-admin.ts';
 export { type HandlerBinding, type HandlerOf, handle } from './switchyard/handler-binding.ts';
 export { LazyProducer } from './switchyard/lazy-producer.ts';
 export {
@@ -111,6 +116,7 @@ export {
   type TransportName,
   type TypedRoute,
 } from './switchyard/route-table.ts';
+export type { RoutingEntry } from './switchyard/routing-table.ts';
 export {
   type ConsumerSide,
   type ConsumerWiring,
@@ -119,6 +125,15 @@ export {
   type TransportDefinition,
   type TransportSides,
 } from './switchyard/transport-definition.ts';
+export {
+  DEAD_LETTER,
+  type DeadLetterInfo,
+  type DeadLetterOrigin,
+  type DeadLetterSinkOptions,
+  deadLetterInfoOf,
+  UNDECODABLE,
+  withoutDeadLetter,
+} from './transport/dead-letter-sink.ts';
 export {
   type DeadLetterQueue,
   type DeadLetterRecord,
@@ -165,6 +180,12 @@ export type {
   WireReplies,
 } from './transport/producer-wire.ts';
 export { isLoopbackHost, requireAuthOffLoopback } from './transport/protected-mode.ts';
+export {
+  type IdentifiedDeadLetter,
+  type StoredMessage,
+  type StoredMessages,
+  withLetterIds,
+} from './transport/stored-messages.ts';
 export {
   checkSubscription,
   eventMatcher,

@@ -15,9 +15,16 @@ import { QueryRouter } from '../plugins/query-router.ts';
 import { ValidateOnDispatch } from '../plugins/validate-on-dispatch.ts';
 import { QueryBus } from '../query-bus.ts';
 import type { ErrorReportingOptions } from '../transport/error-reporter.ts';
+import {
+  checkDeadLetterTransport,
+  createDeadLetterAdmin,
+  type DeadLetterAdmin,
+  handsOffDeadLetters,
+} from './dead-letter-admin.ts';
 import type { HandlerBinding } from './handler-binding.ts';
 import { LazyProducer } from './lazy-producer.ts';
 import { checkRouteTable, LOCAL, type RouteTable, type TypedRoute } from './route-table.ts';
+import { type RoutingEntry, routingTable } from './routing-table.ts';
 import type { MessageConsumer, TransportDefinition } from './transport-definition.ts';
 
 /** Where payloads are validated against their definition's schema. */
@@ -78,6 +85,15 @@ export interface SwitchyardOptions<T extends Readonly<Record<string, TransportDe
    * @default undefined — no timeout (producers still bound queries by their `replyTimeoutMs`)
    */
   readonly defaultTimeoutMs?: number | undefined;
+  /**
+   * The dead-letter sink: a durable transport (BullMQ, PostgreSQL) that no message is routed to.
+   * Every consumer this process builds whose transport keeps no dead letters of its own (HTTP,
+   * ZeroMQ, in-memory queues; not topics) hands it the commands and events that fail for good, each with a
+   * `switchyard.deadLetter` metadata entry (error, origin, time). List, replay and purge them — with
+   * those BullMQ and PostgreSQL keep — through `app.deadLetters` or the `switchyard` command line.
+   * @default undefined — such failures are only reported (`onError`, logger)
+   */
+  readonly deadLetters?: (keyof T & string) | undefined;
 }
 
 /** A wired process: three buses, and `start()`/`close()` for the transports it uses. */
@@ -91,6 +107,13 @@ export interface Switchyard {
   readonly sendsOver: readonly string[];
   /** The transports whose producer was built so far (on the first message sent through each). */
   builtProducers(): string[];
+  /** Every message this process knows, where it goes and what this process does with it (`switchyard routes`). */
+  readonly routing: readonly RoutingEntry[];
+  /**
+   * The dead letters of every transport in the configuration that keeps them, and of the
+   * `deadLetters` sink: list, replay, purge. Connects on first use; `close()` closes it.
+   */
+  readonly deadLetters: DeadLetterAdmin;
   /**
    * Starts the consumers of the served transports; resolves, once all listen, with the address each
    * serves by transport name (e.g. `{ users: { url: 'http://127.0.0.1:8080/' } }`). Once: a second
@@ -141,6 +164,7 @@ export function createSwitchyard<const T extends Readonly<Record<string, Transpo
   for (const definition of options.definitions ?? []) register(definition);
   for (const binding of options.handlers ?? []) register(binding.definition);
   const routes = normaliseRoutes(options.routes, register);
+  const deadLetterSink = checkDeadLetterTransport(options.deadLetters, transports, routes);
 
   const handlers = new Map<string, unknown[]>();
   for (const { definition, handler } of options.handlers ?? []) {
@@ -236,6 +260,9 @@ export function createSwitchyard<const T extends Readonly<Record<string, Transpo
             definitions,
             validate: validate === 'receive' || validate === 'both',
             messageNames: Object.freeze([...(handledOver.get(name) ?? [])]),
+            ...(handsOffDeadLetters(transports[name]!, deadLetterSink)
+              ? { deadLetterSink: producerOf(deadLetterSink!), transportName: name }
+              : {}),
             ...(options.onError === undefined ? {} : { onError: options.onError }),
             ...(options.logger === undefined ? {} : { logger: options.logger }),
           });
@@ -262,16 +289,25 @@ export function createSwitchyard<const T extends Readonly<Record<string, Transpo
         }
       };
       await closeAll(consumers);
-      await closeAll([...producers.values()]);
+      await closeAll([...producers.values(), deadLetters]);
       if (failures.length > 0) throw new AggregateError(failures, 'Some transports failed to close');
     })();
     return closed;
   };
 
+  const deadLetters = createDeadLetterAdmin({ transports, sink: deadLetterSink, routes, producerOf });
   return Object.freeze({
     commandBus,
     eventBus,
     queryBus,
+    routing: routingTable(
+      allDefinitions(definitions, routes, handlers),
+      routes,
+      new Set(handlers.keys()),
+      serves,
+      transports,
+    ),
+    deadLetters,
     serves: Object.freeze([...serves]),
     sendsOver: Object.freeze([...sendsOver]),
     builtProducers: () => [...producers.values()].filter((p) => p.built).map((p) => p.transportName),

@@ -1,7 +1,10 @@
 import { ConfigurationError } from '../errors.ts';
 import type { MessageProducer, ProducerCapabilities } from '../message-producer.ts';
+import type { DeadLetterSinkOptions } from '../transport/dead-letter-sink.ts';
+import type { DeadLetterQueue } from '../transport/dead-letters.ts';
 import type { ErrorReportingOptions } from '../transport/error-reporter.ts';
 import type { ReceiverOptions } from '../transport/message-receiver.ts';
+import type { IdentifiedDeadLetter, StoredMessages } from '../transport/stored-messages.ts';
 
 /**
  * What `createSwitchyard` hands a transport's consumer: the process's buses, its definitions, and
@@ -11,7 +14,8 @@ import type { ReceiverOptions } from '../transport/message-receiver.ts';
 export interface ConsumerWiring
   extends Required<Pick<ReceiverOptions, 'commandBus' | 'eventBus' | 'queryBus'>>,
     Pick<ReceiverOptions, 'definitions' | 'validate'>,
-    ErrorReportingOptions {
+    ErrorReportingOptions,
+    DeadLetterSinkOptions {
   /**
    * The names of the messages this process handles that are routed to this transport. A topic's
    * consumer subscribes its group to these events unless its options name `events`.
@@ -23,7 +27,14 @@ export interface ConsumerWiring
 /** A consumer's options without what `createSwitchyard` wires in (buses, definitions, validation). */
 export type ConsumerSide<Options> = Omit<
   Options,
-  'commandBus' | 'eventBus' | 'queryBus' | 'definitions' | 'validate' | 'messageNames'
+  | 'commandBus'
+  | 'eventBus'
+  | 'queryBus'
+  | 'definitions'
+  | 'validate'
+  | 'messageNames'
+  | 'deadLetterSink'
+  | 'transportName'
 >;
 
 /** A consumer as `createSwitchyard` starts and closes it. Every adapter's consumer is one. */
@@ -56,6 +67,17 @@ export interface TransportDefinition<Replies extends boolean = boolean> {
   createProducer(): MessageProducer;
   /** Builds the consumer feeding `wiring`'s buses. Throws `ConfigurationError` when it has no consumer options. */
   createConsumer(wiring: ConsumerWiring): MessageConsumer;
+  /**
+   * The dead letters the transport keeps itself (BullMQ's failed set, PostgreSQL's dead rows), for
+   * `app.deadLetters`; a new object per call, closed by its caller. Absent when the transport keeps
+   * none (HTTP, ZeroMQ, in-memory): its consumers hand theirs to `createSwitchyard`'s `deadLetters` sink.
+   */
+  deadLetters?(): DeadLetterQueue<IdentifiedDeadLetter>;
+  /**
+   * Read and remove the messages waiting in the transport's queue: what lets it be the dead-letter
+   * sink (`createSwitchyard({ deadLetters })`). A new object per call, closed by its caller.
+   */
+  storedMessages?(): StoredMessages;
 }
 
 /** The two sides of a transport an adapter describes with {@link defineTransport}. */
@@ -68,6 +90,10 @@ export interface TransportSides<Replies extends boolean> {
   readonly producer: (() => MessageProducer) | undefined;
   /** Builds the consumer; `undefined` when the user gave no consumer options. */
   readonly consumer: ((wiring: ConsumerWiring) => MessageConsumer) | undefined;
+  /** See {@link TransportDefinition.deadLetters}. @default undefined — the transport keeps no dead letters */
+  readonly deadLetters?: (() => DeadLetterQueue<IdentifiedDeadLetter>) | undefined;
+  /** See {@link TransportDefinition.storedMessages}. @default undefined — it cannot be a dead-letter sink */
+  readonly storedMessages?: (() => StoredMessages) | undefined;
 }
 
 /**
@@ -87,8 +113,10 @@ export interface TransportSides<Replies extends boolean> {
 export function defineTransport<Replies extends boolean>(
   sides: TransportSides<Replies>,
 ): TransportDefinition<Replies> {
-  const { kind, capabilities, producer, consumer } = sides;
+  const { kind, capabilities, producer, consumer, deadLetters, storedMessages } = sides;
   return Object.freeze({
+    ...(deadLetters === undefined ? {} : { deadLetters }),
+    ...(storedMessages === undefined ? {} : { storedMessages }),
     kind,
     capabilities,
     consumes: consumer !== undefined,

@@ -1,12 +1,18 @@
 import type { WireData } from '../codec/message-codec.ts';
+import { ConfigurationError } from '../errors.ts';
 import { enableHandlingScope } from '../observability/handling-scope.ts';
+import { checkDeadLetterSink, DeadLetterSink, type DeadLetterSinkOptions } from './dead-letter-sink.ts';
 import { ErrorReporter, type ErrorReportingOptions } from './error-reporter.ts';
 import { Lifecycle, type LifecycleOptions, type LifecycleState } from './lifecycle.ts';
 import { MessageReceiver, type ReceiveResult, type ReceiverOptions } from './message-receiver.ts';
 import { checkOption } from './option-checks.ts';
 
 /** The options every consumer takes, whatever its transport. */
-export interface TransportConsumerOptions extends ReceiverOptions, LifecycleOptions, ErrorReportingOptions {
+export interface TransportConsumerOptions
+  extends ReceiverOptions,
+    LifecycleOptions,
+    ErrorReportingOptions,
+    DeadLetterSinkOptions {
   /**
    * Messages handled at the same time. At the limit the consumer stops taking more (the transport
    * pushes back on the producers, or keeps them queued).
@@ -31,6 +37,8 @@ export abstract class TransportConsumer<Address = string> {
   /** Most messages handled at once. */
   protected readonly concurrency: number;
   #slotFreed: (() => void) | undefined;
+  /** Where commands and events that fail for good go (`deadLetterSink`), if anywhere. */
+  readonly #deadLetters: DeadLetterSink | undefined;
 
   /**
    * @param component the class name users see, e.g. `"HttpConsumer"`.
@@ -55,6 +63,24 @@ export abstract class TransportConsumer<Address = string> {
     enableHandlingScope();
     this.errors = new ErrorReporter(component, transport, options);
     this.lifecycle = new Lifecycle(component, options);
+    const sink = checkDeadLetterSink(component, options.deadLetterSink);
+    if (sink !== undefined && this.keepsDeadLetters) {
+      throw new ConfigurationError(
+        `${component} keeps its own dead letters (list, replay and purge them with its DeadLetters); deadLetterSink is for consumers that keep none`,
+      );
+    }
+    this.#deadLetters =
+      sink === undefined
+        ? undefined
+        : new DeadLetterSink(sink, this.errors, options.transportName ?? transport, transport);
+  }
+
+  /**
+   * True for a consumer that keeps the messages that fail for good itself (a durable queue's failed
+   * set): it refuses a `deadLetterSink`. Override to return true in such an adapter.
+   */
+  protected get keepsDeadLetters(): boolean {
+    return false;
   }
 
   /** Binds or connects and starts consuming; resolves with the address it serves. Once; a second call gets the same promise. */
@@ -110,7 +136,7 @@ export abstract class TransportConsumer<Address = string> {
     detail?: Readonly<Record<string, unknown>>,
   ): Promise<ReceiveResult> {
     return this.receiver.receive(data, signal).then((result) => {
-      if (!result.ok) this.reportFailure(result, detail);
+      if (!result.ok) this.reportFailure(result, detail, data);
       return result;
     });
   }
@@ -122,17 +148,27 @@ export abstract class TransportConsumer<Address = string> {
     return work;
   }
 
-  /** Reports a failed delivery with its message id and name, and any transport `detail`. */
+  /**
+   * Reports a failed delivery with its message id and name, and any transport `detail`; then, with a
+   * `deadLetterSink`, hands a command or event that failed for good to it (counted in flight, so a
+   * closing consumer waits for it). `envelope`: the bytes as received, so that input that could not
+   * be decoded is kept too.
+   */
   protected reportFailure(
     result: Extract<ReceiveResult, { ok: false }>,
     detail?: Readonly<Record<string, unknown>>,
+    envelope?: WireData,
   ): void {
+    const deadLetters = this.#deadLetters;
+    const deadLetter = deadLetters?.wants(result, envelope) === true;
     this.errors.report(result.error, 'receive', {
       ...detail,
       messageId: result.message?.id,
       messageName: result.message?.name,
       failure: result.failure,
+      ...(deadLetter ? { deadLetter: true } : {}),
     });
+    if (deadLetter) this.track(deadLetters!.handOff(result, envelope, this.lifecycle.address));
   }
 
   /** `undefined` while fewer than `concurrency` messages are in flight, else a promise of a free slot. */
