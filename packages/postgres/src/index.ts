@@ -30,4 +30,17 @@ export { PostgresOutbox, type PostgresOutboxOptions } from './outbox/postgres-ou
 export type { PostgresAddress } from './postgres-address.ts';
 export { PostgresConsumer, type PostgresConsumerOptions } from './postgres-consumer.ts';
 export { PostgresProducer, type PostgresProducerOptions } from './postgres-producer.ts';
+export { type PostgresTopicOptions, postgresTopic } from './postgres-topic.ts';
+export {
+  type PostgresTopicAddress,
+  PostgresTopicPublisher,
+  type PostgresTopicPublisherOptions,
+} from './postgres-topic-publisher.ts';
+export { checkTopicName, topicQueueName } from './postgres-topic-sql.ts';
+export {
+  PostgresTopicSubscriber,
+  type PostgresTopicSubscriberOptions,
+  type UnsubscribeResult,
+  unsubscribeTopicGroup,
+} from './postgres-topic-subscriber.ts';
 export { type PostgresTransportOptions, postgresTransport } from './postgres-transport.ts';

@@ -120,42 +120,34 @@ export class PostgresConsumer extends TransportConsumer<PostgresAddress> {
   );
   #ticking: Promise<number> | undefined;
 
-  constructor(options: PostgresConsumerOptions) {
-    super('PostgresConsumer', 'postgres', options, 10);
+  readonly #component: string;
+
+  /** @param component the class name errors name (a subclass passes its own). */
+  constructor(options: PostgresConsumerOptions, component = 'PostgresConsumer') {
+    super(component, 'postgres', options, 10);
+    this.#component = component;
     if (options.connection === undefined) {
       throw new ConfigurationError(
-        'PostgresConsumer: connection is required (a URL, a pg PoolConfig or a pg.Pool)',
+        `${component}: connection is required (a URL, a pg PoolConfig or a pg.Pool)`,
       );
     }
     this.#schema = checkSchemaName(options.schema ?? DEFAULT_SCHEMA);
-    this.#queueName = checkQueueName('PostgresConsumer', options.queueName);
+    this.#queueName = checkQueueName(component, options.queueName);
     const mode = options.mode ?? 'listen';
     if (mode !== 'listen' && mode !== 'tick') {
-      throw new ConfigurationError(`PostgresConsumer: mode must be "listen" or "tick", got ${String(mode)}`);
+      throw new ConfigurationError(`${component}: mode must be "listen" or "tick", got ${String(mode)}`);
     }
     this.#mode = mode;
-    this.#pollMs = checkOption(
-      'PostgresConsumer',
-      'pollIntervalMs',
-      options.pollIntervalMs,
-      1_000,
-      'positive',
-    );
-    this.#leaseMs = checkOption('PostgresConsumer', 'leaseMs', options.leaseMs, 30_000, 'positive');
+    this.#pollMs = checkOption(component, 'pollIntervalMs', options.pollIntervalMs, 1_000, 'positive');
+    this.#leaseMs = checkOption(component, 'leaseMs', options.leaseMs, 30_000, 'positive');
     this.#stalledMs = checkOption(
-      'PostgresConsumer',
+      component,
       'stalledIntervalMs',
       options.stalledIntervalMs,
       5_000,
       'positive',
     );
-    this.#timeoutMs = checkOption(
-      'PostgresConsumer',
-      'startTimeoutMs',
-      options.startTimeoutMs,
-      10_000,
-      'positive',
-    );
+    this.#timeoutMs = checkOption(component, 'startTimeoutMs', options.startTimeoutMs, 10_000, 'positive');
     this.#sql = queueSql(this.#schema);
     this.#options = options;
   }
@@ -163,8 +155,13 @@ export class PostgresConsumer extends TransportConsumer<PostgresAddress> {
   /** The pool the consumer reads through, once started. */
   get pool(): pg.Pool {
     const pool = this.#pool?.pool;
-    if (pool === undefined) throw new ConfigurationError('PostgresConsumer: await consumer.start() first');
+    if (pool === undefined) throw new ConfigurationError(`${this.#component}: await consumer.start() first`);
     return pool;
+  }
+
+  /** Dead messages stay in the queue table in state `dead` (see `DeadLetters`): no `deadLetterSink`. */
+  protected override get keepsDeadLetters(): boolean {
+    return true;
   }
 
   protected async open(): Promise<PostgresAddress> {
@@ -189,12 +186,17 @@ export class PostgresConsumer extends TransportConsumer<PostgresAddress> {
       await requireMigrated(
         {
           query: (text: string, values?: unknown[]) =>
-            bounded(pool.query(text, values), this.#timeoutMs, 'PostgresConsumer could not reach PostgreSQL'),
+            bounded(
+              pool.query(text, values),
+              this.#timeoutMs,
+              `${this.#component} could not reach PostgreSQL`,
+            ),
         } as Pick<pg.Pool, 'query'>,
         this.#schema,
         QUEUE_VERSION,
-        'PostgresConsumer',
+        this.#component,
       );
+      await this.prepare(pool);
       await listener?.open();
     } catch (error) {
       await listener?.close();
@@ -217,13 +219,31 @@ export class PostgresConsumer extends TransportConsumer<PostgresAddress> {
   }
 
   /**
+   * Runs in `start()` once the schema is known to be migrated, before any message is fetched: a
+   * subclass checks or writes what it needs (a topic subscriber upserts its subscription). A
+   * rejection fails `start()`.
+   */
+  protected prepare(_pool: pg.Pool): Promise<void> {
+    return Promise.resolve();
+  }
+
+  /**
+   * Whether a fetched message is handled: one this returns false for is acknowledged (deleted)
+   * unhandled. The queue handles every message; a topic subscriber skips events its group no
+   * longer subscribes to.
+   */
+  protected wants(_name: string): boolean {
+    return true;
+  }
+
+  /**
    * `mode: 'tick'`: takes stalled messages back, then fetches and handles ready messages (at most
    * `concurrency` at a time) until none is ready; resolves with how many it handled. Starts the
    * consumer on first use. A tick already running is joined, not doubled.
    */
   tick(): Promise<number> {
     if (this.#mode !== 'tick') {
-      return Promise.reject(new ConfigurationError("PostgresConsumer: tick() needs mode: 'tick'"));
+      return Promise.reject(new ConfigurationError(`${this.#component}: tick() needs mode: 'tick'`));
     }
     if (this.#ticking !== undefined) return this.#ticking;
     const run = (async () => {
@@ -299,7 +319,7 @@ export class PostgresConsumer extends TransportConsumer<PostgresAddress> {
         prepared(this.#sql.fetch, [this.#queueName, limit, this.#leaseMs, this.#id]),
       ),
       this.#timeoutMs,
-      `PostgresConsumer could not fetch from "${this.#queueName}"`,
+      `${this.#component} could not fetch from "${this.#queueName}"`,
     ).then((result) => result.rows);
   }
 
@@ -326,6 +346,14 @@ export class PostgresConsumer extends TransportConsumer<PostgresAddress> {
 
   /** One message: through the receive pipeline, its reply sent, then deleted, retried or buried. */
   async #run(row: FetchedRow): Promise<void> {
+    if (!this.wants(row.name)) {
+      try {
+        await this.#complete(row.id);
+      } catch (error) {
+        this.errors.report(error, 'connection', { messageId: row.message_id });
+      }
+      return;
+    }
     const controller = new AbortController();
     this.#running.set(row.message_id, { row, controller });
     const detail = (fate?: string) => ({

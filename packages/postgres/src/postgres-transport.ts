@@ -1,7 +1,14 @@
-import { type ConsumerSide, defineTransport, type TransportDefinition } from '@switchyard/core';
+import {
+  type ConsumerSide,
+  defineTransport,
+  type TransportDefinition,
+  withLetterIds,
+} from '@switchyard/core';
 import type { PgConnection } from './connection.ts';
+import { DeadLetters } from './dead-letters.ts';
 import { PostgresConsumer, type PostgresConsumerOptions } from './postgres-consumer.ts';
 import { PostgresProducer, type PostgresProducerOptions } from './postgres-producer.ts';
+import { ReadyMessages } from './ready-messages.ts';
 
 /** The options both sides share. */
 type Shared = 'connection' | 'queueName' | 'schema';
@@ -32,8 +39,20 @@ export function postgresTransport(options: PostgresTransportOptions): TransportD
   const shared = { connection: options.connection, queueName: options.queueName, schema: options.schema };
   return defineTransport({
     kind: 'postgres',
-    capabilities: { replies: true, confirmsHandling: false, durable: true },
+    capabilities: {
+      replies: true,
+      confirmsHandling: false,
+      durable: true,
+      delivery: ['delayMs', 'dedupeKey'],
+    },
     producer: () => new PostgresProducer({ ...options.producer, ...shared }),
     consumer: (wiring) => new PostgresConsumer({ ...wiring, ...options.consumer, ...shared }),
+    // For app.deadLetters: the dead rows; and, as the dead-letter sink, the rows waiting.
+    deadLetters: () =>
+      withLetterIds(
+        new DeadLetters({ ...shared, codec: options.producer?.codec }),
+        (letter) => letter.messageId,
+      ),
+    storedMessages: () => new ReadyMessages({ ...shared, codec: options.producer?.codec }),
   });
 }

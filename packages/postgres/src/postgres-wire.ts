@@ -34,6 +34,17 @@ interface Opened {
   readonly channel: WireChannel;
 }
 
+/**
+ * What the queue's wire declares: replies by `NOTIFY`, durable rows, a delay and a dedupe key per
+ * message (no priority: see the README).
+ */
+export const POSTGRES_QUEUE_CAPABILITIES: WireCapabilities = Object.freeze({
+  replies: 'channel',
+  confirmsHandling: false,
+  durable: true,
+  delivery: Object.freeze(['delayMs', 'dedupeKey'] as const),
+});
+
 /** Checks a queue name: 1 to 200 characters. */
 export function checkQueueName(component: string, queueName: unknown): string {
   if (typeof queueName !== 'string' || queueName.length === 0 || queueName.length > 200) {
@@ -50,7 +61,7 @@ export function checkQueueName(component: string, queueName: unknown): string {
  * row names the producer's reply channel, on which a dedicated connection `LISTEN`s.
  */
 export class PostgresWire implements ProducerWire<PostgresAddress> {
-  readonly capabilities: WireCapabilities = { replies: 'channel', confirmsHandling: false, durable: true };
+  readonly capabilities: WireCapabilities = POSTGRES_QUEUE_CAPABILITIES;
   readonly #options: PostgresProducerOptions;
   readonly #schema: string;
   readonly #queueName: string;
@@ -135,6 +146,14 @@ export class PostgresWire implements ProducerWire<PostgresAddress> {
 
   send(outgoing: OutgoingMessage): Promise<undefined> {
     const opened = this.#opened!;
+    if (outgoing.expectsReply && outgoing.delivery?.dedupeKey !== undefined) {
+      // A query dropped as a duplicate would get no reply: its caller would wait for nothing.
+      return Promise.reject(
+        new ConfigurationError(
+          `"${outgoing.message.name}" is a query: dedupeKey applies to commands and events (a deduplicated query would get no reply)`,
+        ),
+      );
+    }
     if (outgoing.expectsReply && opened.listener.status !== 'ready') {
       return Promise.reject(
         new TransportError(
@@ -198,17 +217,22 @@ export class PostgresWire implements ProducerWire<PostgresAddress> {
    * queries one (a second answer would reach nobody) and the reply channel.
    */
   insertValues(
-    messages: readonly Pick<OutgoingMessage, 'message' | 'data' | 'expectsReply'>[],
+    messages: readonly (Pick<OutgoingMessage, 'message' | 'data' | 'expectsReply'> &
+      Partial<Pick<OutgoingMessage, 'delivery'>>)[],
     replyTo?: string,
   ): unknown[] {
+    const delays: number[] = [];
+    const dedupeKeys: (string | null)[] = [];
     const ids: string[] = [];
     const names: string[] = [];
     const envelopes: string[] = [];
     const encodings: (string | null)[] = [];
     const replyTos: (string | null)[] = [];
     const attempts: number[] = [];
-    for (const { message, data, expectsReply } of messages) {
+    for (const { message, data, expectsReply, delivery } of messages) {
       const stored = toStored(data);
+      delays.push(delivery?.delayMs ?? this.#delay);
+      dedupeKeys.push(delivery?.dedupeKey ?? null);
       ids.push(message.id);
       names.push(message.name);
       envelopes.push(stored.envelope);
@@ -220,13 +244,14 @@ export class PostgresWire implements ProducerWire<PostgresAddress> {
       this.#queueName,
       this.#backoff.type,
       this.#backoff.delay,
-      this.#delay,
+      delays,
       ids,
       names,
       envelopes,
       encodings,
       replyTos,
       attempts,
+      dedupeKeys,
     ];
   }
 
@@ -280,18 +305,22 @@ export class PostgresWire implements ProducerWire<PostgresAddress> {
   }
 }
 
-function checkBackoff(backoff: PostgresProducerOptions['backoff']): Backoff {
+/** Checks a `backoff` option (ms, or `{ type, delay }`); the default is exponential from 1 s. */
+export function checkBackoff(
+  backoff: PostgresProducerOptions['backoff'],
+  component = 'PostgresProducer',
+): Backoff {
   if (backoff === undefined) return { type: 'exponential', delay: 1_000 };
   if (typeof backoff === 'number') {
-    return { type: 'fixed', delay: checkOption('PostgresProducer', 'backoff', backoff, 0, 'non-negative') };
+    return { type: 'fixed', delay: checkOption(component, 'backoff', backoff, 0, 'non-negative') };
   }
   if (backoff.type !== 'fixed' && backoff.type !== 'exponential') {
     throw new ConfigurationError(
-      `PostgresProducer: backoff.type must be "fixed" or "exponential", got ${String(backoff.type)}`,
+      `${component}: backoff.type must be "fixed" or "exponential", got ${String(backoff.type)}`,
     );
   }
   return {
     type: backoff.type,
-    delay: checkOption('PostgresProducer', 'backoff.delay', backoff.delay, 0, 'non-negative'),
+    delay: checkOption(component, 'backoff.delay', backoff.delay, 0, 'non-negative'),
   };
 }

@@ -17,8 +17,8 @@ export function prepared(text: string, values: unknown[]): QueryConfig {
   return { name, text, values };
 }
 
-/** The schema version the queue needs (`001_queue.sql`). */
-export const QUEUE_VERSION = 1;
+/** The schema version the queue needs (`001_queue.sql`; `004_dedupe.sql` adds dedupe keys). */
+export const QUEUE_VERSION = 4;
 
 /** The NOTIFY channels of a schema's queues. */
 export function channels(schema: string): { readonly wake: string; readonly cancel: string } {
@@ -40,15 +40,22 @@ export function queueSql(schema: string) {
   const replies = `${quoteSchema(schema)}.queue_replies`;
   const { wake, cancel } = channels(schema);
   return {
-    /** $1 queue, $2 backoff type, $3 backoff ms, $4 delay ms, $5.. arrays; notifies the queue's consumers. */
+    /**
+     * $1 queue, $2 backoff type, $3 backoff ms, $4 delay ms per message, $5.. arrays (one element per
+     * message), $11 dedupe keys (null: none); notifies the queue's consumers. A message whose id is
+     * queued already, or whose dedupe key a live message holds, is dropped (`ON CONFLICT DO NOTHING`
+     * covers both unique indexes).
+     */
     insert: `WITH inserted AS (
         INSERT INTO ${table}
-          (queue, message_id, name, envelope, encoding, reply_to, max_attempts, backoff_type, backoff_ms, run_at)
+          (queue, message_id, name, envelope, encoding, reply_to, max_attempts, backoff_type, backoff_ms, run_at,
+           dedupe_key)
         SELECT $1, m.id, m.name, m.envelope, m.encoding, m.reply_to, m.attempts, $2, $3,
-               now() + make_interval(secs => $4::double precision / 1000)
-        FROM unnest($5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::integer[])
-          AS m(id, name, envelope, encoding, reply_to, attempts)
-        ON CONFLICT (queue, message_id) DO NOTHING
+               now() + m.delay_ms * interval '1 millisecond', m.dedupe_key
+        FROM unnest($5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::integer[],
+                    $4::double precision[], $11::text[])
+          AS m(id, name, envelope, encoding, reply_to, attempts, delay_ms, dedupe_key)
+        ON CONFLICT DO NOTHING
         RETURNING 1)
       SELECT pg_notify('${wake}', $1) WHERE EXISTS (SELECT 1 FROM inserted)`,
     /** A query nobody waits for: dropped if not taken yet, its running handler told otherwise. */
@@ -80,7 +87,8 @@ export function queueSql(schema: string) {
       WHERE id = $1 AND locked_by = $2 AND ${ASYNC_COMMIT}`,
     /** $1 id, $2 consumer id, $3 reason. */
     bury: `UPDATE ${table}
-      SET state = 'dead', failed_reason = $3, failed_at = now(), locked_by = NULL, locked_until = NULL
+      SET state = 'dead', failed_reason = $3, failed_at = now(), locked_by = NULL, locked_until = NULL,
+          dedupe_key = NULL
       WHERE id = $1 AND locked_by = $2 AND ${ASYNC_COMMIT}`,
     /** $1 ids, $2 consumer id, $3 lease ms. */
     extend: `UPDATE ${table} SET locked_until = now() + make_interval(secs => $3::double precision / 1000)
@@ -98,7 +106,8 @@ export function queueSql(schema: string) {
         SET state = CASE WHEN q.attempts_made >= q.max_attempts THEN 'dead' ELSE 'ready' END,
             run_at = now(), locked_by = NULL, locked_until = NULL,
             failed_reason = 'SWITCHYARD_TRANSPORT_ERROR: its consumer stopped before finishing it (lease expired)',
-            failed_at = CASE WHEN q.attempts_made >= q.max_attempts THEN now() ELSE q.failed_at END
+            failed_at = CASE WHEN q.attempts_made >= q.max_attempts THEN now() ELSE q.failed_at END,
+            dedupe_key = CASE WHEN q.attempts_made >= q.max_attempts THEN NULL ELSE q.dedupe_key END
         FROM stalled WHERE q.id = stalled.id
         RETURNING q.state)
       SELECT count(*) FILTER (WHERE state = 'ready')::integer AS ready,

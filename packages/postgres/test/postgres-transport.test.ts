@@ -18,7 +18,12 @@ describe('postgresTransport', () => {
     const schema = await migratedSchema(pool, 'transport');
     schemas.push(schema);
     const transports = { db: postgresTransport({ connection: pool, schema, queueName: 'words' }) };
-    expect(transports.db.capabilities).toEqual({ replies: true, confirmsHandling: false, durable: true });
+    expect(transports.db.capabilities).toEqual({
+      replies: true,
+      confirmsHandling: false,
+      durable: true,
+      delivery: ['delayMs', 'dedupeKey'],
+    });
     const routes = { Remember: 'db', Recall: 'db' };
     const words: string[] = [];
     const service = createSwitchyard({

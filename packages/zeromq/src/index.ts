@@ -39,4 +39,7 @@ export {
   type ZeroMQProducerOptions,
 } from './zeromq-producer.ts';
 export type { ZeroMQSocketOptions } from './zeromq-socket-options.ts';
+export { type ZeroMQTopicOptions, zeromqTopic } from './zeromq-topic.ts';
+export { ZeroMQTopicPublisher, type ZeroMQTopicPublisherOptions } from './zeromq-topic-publisher.ts';
+export { ZeroMQTopicSubscriber, type ZeroMQTopicSubscriberOptions } from './zeromq-topic-subscriber.ts';
 export { type ZeroMQTransportOptions, zeromqTransport } from './zeromq-transport.ts';
