@@ -59,6 +59,8 @@ export function zeromqTopic(options: ZeroMQTopicOptions): TransportDefinition<fa
     kind: 'zeromq topic',
     capabilities: TOPIC_CAPABILITIES,
     producer: publisher && (() => new ZeroMQTopicPublisher({ ...publisher, endpoint: publisherEndpoint! })),
+    // The publisher binds: at `start()`, so subscribers can connect before the first event.
+    eagerProducer: true,
     consumer:
       subscriber &&
       ((wiring) => new ZeroMQTopicSubscriber({ ...wiring, ...subscriber, endpoint: subscriberEndpoint! })),

@@ -3,6 +3,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { defineCommand, defineEvent, defineQuery } from '../definitions.ts';
 import { ErrorCode, isSwitchyardError } from '../errors.ts';
 import { InMemoryChannel } from '../in-memory/in-memory-channel.ts';
+import { InMemoryTopic } from '../in-memory/in-memory-topic.ts';
+import { InMemoryTopicPublisher } from '../in-memory/in-memory-topic-publisher.ts';
 import { inMemoryTransport } from '../in-memory/in-memory-transport.ts';
 import { deferredFinder } from '../plugins/deferred-finder.ts';
 import { closeOnSignals } from './close-on-signals.ts';
@@ -255,6 +257,38 @@ describe('createSwitchyard', () => {
     await service.close();
     // start() is once: the first promise, with the address of each served transport.
     await expect(service.start()).resolves.toEqual({ a: 'in-memory' });
+  });
+
+  it('starts an eagerProducer at start() (a publisher that binds), and only in a process that sends over it', async () => {
+    const Noted = defineEvent<{ n: number }>('Noted');
+    let built = 0;
+    const publisherThatBinds = defineTransport({
+      kind: 'binds',
+      capabilities: { replies: false, confirmsHandling: false, durable: false, fanOut: true },
+      producer: () => {
+        built++;
+        return new InMemoryTopicPublisher({ topic: new InMemoryTopic() });
+      },
+      consumer: undefined,
+      eagerProducer: true,
+    });
+    expect(publisherThatBinds.eagerProducer).toBe(true);
+    const sender = createSwitchyard({
+      transports: { events: publisherThatBinds },
+      routes: [[Noted, 'events']],
+    });
+    expect(built).toBe(0); // nothing before start()
+    await expect(sender.start()).resolves.toEqual({ events: 'in-memory-topic' });
+    expect(built).toBe(1);
+    expect(sender.builtProducers()).toEqual(['events']);
+    await sender.eventBus.dispatch(Noted.create({ n: 1 }));
+    expect(built).toBe(1); // the same producer
+    await sender.close();
+
+    const bystander = createSwitchyard({ transports: { events: publisherThatBinds } });
+    await expect(bystander.start()).resolves.toEqual({});
+    expect(built).toBe(1); // routes nothing over it: builds nothing
+    await bystander.close();
   });
 
   it('closeOnSignals closes everything on SIGTERM, within its bound', async () => {

@@ -115,9 +115,10 @@ export interface Switchyard {
    */
   readonly deadLetters: DeadLetterAdmin;
   /**
-   * Starts the consumers of the served transports; resolves, once all listen, with the address each
-   * serves by transport name (e.g. `{ users: { url: 'http://127.0.0.1:8080/' } }`). Once: a second
-   * call gets the same promise.
+   * Starts the consumers of the served transports, and the producers of transports that must listen
+   * early (`eagerProducer`, e.g. a ZeroMQ topic's publisher); resolves, once all listen, with the
+   * address of each by transport name (e.g. `{ users: { url: 'http://127.0.0.1:8080/' } }`). Once:
+   * a second call gets the same promise.
    */
   start(): Promise<Readonly<Record<string, unknown>>>;
   /**
@@ -274,7 +275,17 @@ export function createSwitchyard<const T extends Readonly<Record<string, Transpo
         consumers.push(consumer);
       }
       const addresses = await Promise.all(consumers.map((consumer) => consumer.start()));
-      return Object.freeze(Object.fromEntries([...serves].map((name, index) => [name, addresses[index]])));
+      // Producers that must listen before the first message (a ZeroMQ publisher binds).
+      const eager = [...sendsOver].filter(
+        (name) => transports[name]!.eagerProducer === true && !serves.has(name),
+      );
+      const bound = await Promise.all(eager.map((name) => producerOf(name).start()));
+      return Object.freeze(
+        Object.fromEntries([
+          ...[...serves].map((name, index) => [name, addresses[index]]),
+          ...eager.map((name, index) => [name, bound[index]]),
+        ]),
+      );
     })();
     return started;
   };

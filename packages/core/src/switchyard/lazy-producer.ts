@@ -33,13 +33,36 @@ export class LazyProducer implements MessageProducer {
     let producer = this.#producer;
     if (producer === undefined) {
       try {
-        producer = this.#definition.createProducer();
+        producer = this.#build();
       } catch (error) {
         return Promise.reject(this.#named(error));
       }
-      this.#producer = producer;
     }
     return producer.produce(message, options);
+  }
+
+  /**
+   * Builds the real producer now and starts it, if it has a `start()` (every `TransportProducer`
+   * does): for transports whose producer must be listening early (`eagerProducer`). Resolves with
+   * what its `start()` resolves with (its address).
+   */
+  async start(): Promise<unknown> {
+    if (this.#closed !== undefined)
+      throw new ProducerClosedError(`The "${this.transportName}" transport is closed`);
+    let producer: MessageProducer;
+    try {
+      producer = this.#producer ?? this.#build();
+    } catch (error) {
+      throw this.#named(error);
+    }
+    const startable = producer as MessageProducer & { start?: () => Promise<unknown> };
+    return typeof startable.start === 'function' ? await startable.start() : undefined;
+  }
+
+  #build(): MessageProducer {
+    const producer = this.#definition.createProducer();
+    this.#producer = producer;
+    return producer;
   }
 
   /** Closes the real producer if it was built; once. */

@@ -58,6 +58,13 @@ export interface TransportDefinition<Replies extends boolean = boolean> {
   /** What its producer can do, known before it is built: a query needs `replies: true`. */
   readonly capabilities: ProducerCapabilities & { readonly replies: Replies };
   /**
+   * The producer is built and started at `start()` in a process that sends over the transport,
+   * rather than on the first message: a producer that binds (a ZeroMQ publisher) must be listening
+   * before subscribers can connect, or the first events reach nobody.
+   * @default false — built on the first message sent through it
+   */
+  readonly eagerProducer?: boolean | undefined;
+  /**
    * Whether the definition has consumer options. For a topic (`capabilities.fanOut`) that decides
    * the role of a process with handlers for its events: with consumer options it subscribes (its
    * handlers run on receipt), without them its handlers are the publisher's local listeners.
@@ -88,6 +95,8 @@ export interface TransportSides<Replies extends boolean> {
   readonly capabilities: ProducerCapabilities & { readonly replies: Replies };
   /** Builds the producer; `undefined` when the user gave no producer options. */
   readonly producer: (() => MessageProducer) | undefined;
+  /** See {@link TransportDefinition.eagerProducer}. @default false */
+  readonly eagerProducer?: boolean | undefined;
   /** Builds the consumer; `undefined` when the user gave no consumer options. */
   readonly consumer: ((wiring: ConsumerWiring) => MessageConsumer) | undefined;
   /** See {@link TransportDefinition.deadLetters}. @default undefined — the transport keeps no dead letters */
@@ -113,8 +122,9 @@ export interface TransportSides<Replies extends boolean> {
 export function defineTransport<Replies extends boolean>(
   sides: TransportSides<Replies>,
 ): TransportDefinition<Replies> {
-  const { kind, capabilities, producer, consumer, deadLetters, storedMessages } = sides;
+  const { kind, capabilities, producer, consumer, deadLetters, storedMessages, eagerProducer } = sides;
   return Object.freeze({
+    ...(eagerProducer === true && producer !== undefined ? { eagerProducer: true } : {}),
     ...(deadLetters === undefined ? {} : { deadLetters }),
     ...(storedMessages === undefined ? {} : { storedMessages }),
     kind,
