@@ -6,6 +6,7 @@ import { freePort, waitFor } from '@switchyard/conformance';
 import { handle, type Switchyard } from '@switchyard/core';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Push } from 'zeromq';
 import { ArchiveUser, createApp, ImportUser, RegisterUser } from './dead-letters-app.ts';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -188,6 +189,29 @@ describe('dead letters everywhere: HTTP and ZeroMQ hand theirs to a BullMQ sink'
     const purgeAll = await switchyard('dead-letters', 'purge', 'dlq', '--yes');
     expect(purgeAll).toMatchObject({ code: 0, stdout: 'purged 1 dead letter(s) from dlq\n' });
     expect(await app.deadLetters.count()).toBe(0);
+  });
+
+  it('keeps bytes that arrive over ZeroMQ and cannot be decoded, as switchyard.undecodable', async () => {
+    const push = new Push();
+    push.connect(`tcp://127.0.0.1:${env.ZMQ_PORT}`);
+    try {
+      await push.send('{"v":1,"this is":"not an envelope"');
+      await waitFor(async () => (await app.deadLetters.count('dlq')) === 1, 10_000, 'the undecodable letter');
+    } finally {
+      push.close();
+    }
+    const [letter] = await app.deadLetters.list({ transport: 'dlq' });
+    expect(letter).toMatchObject({
+      name: 'switchyard.undecodable',
+      code: 'SWITCHYARD_DECODE_ERROR',
+      origin: { transport: 'imports', kind: 'zeromq' },
+    });
+    // Not a message, so not replayable: listed with the raw bytes (base64) for whoever investigates.
+    expect(letter!.message).toBeUndefined();
+    expect(String(letter!.envelope)).toContain(
+      Buffer.from('{"v":1,"this is":"not an envelope"').toString('base64'),
+    );
+    expect(await app.deadLetters.purge('dlq', letter!.id)).toBe(1);
   });
 
   it('exits 1 with a message when something fails, 2 on a usage error', async () => {

@@ -445,7 +445,7 @@ export class ZeroMQConsumer extends TransportConsumer<ZeroMQBoundEndpoints> {
     try {
       decoded = receiver.codec.decode(body);
     } catch (error) {
-      this.#reportFailed(error);
+      this.#reportFailed(error, undefined, body); // the bytes, so a dead-letter sink keeps them
       return Promise.resolve();
     }
     if (decoded.kind === 'query') {
@@ -532,10 +532,13 @@ export class ZeroMQConsumer extends TransportConsumer<ZeroMQBoundEndpoints> {
       .catch((error: unknown) => this.errors.report(error, 'reply', { messageId: reply.inReplyTo }));
   }
 
-  /** Classifies a failure outside `dispatch` by the outcome table and reports it, with the message when there is one. */
-  #reportFailed(error: unknown, message?: AnyMessage): ReceiveResult {
+  /**
+   * Classifies a failure outside `dispatch` by the outcome table and reports it, with the message
+   * when there is one, or the bytes (`envelope`) when they could not be decoded.
+   */
+  #reportFailed(error: unknown, message?: AnyMessage, envelope?: Buffer): ReceiveResult {
     const result = this.receiver.failed(error, message);
-    if (!result.ok) this.reportFailure(result);
+    if (!result.ok) this.reportFailure(result, undefined, envelope);
     return result;
   }
 
