@@ -11,6 +11,7 @@ import {
 } from '@switchyard/core';
 import type pg from 'pg';
 import { Batcher } from './batcher.ts';
+import { boundedQueries } from './bounded-queries.ts';
 import { bounded, type OpenedPool, openPool, type PgConnection } from './connection.ts';
 import { checkSchemaName, DEFAULT_SCHEMA, requireMigrated } from './migrate.ts';
 import { checkTopicName, TOPIC_VERSION, topicSql } from './postgres-topic-sql.ts';
@@ -53,13 +54,13 @@ export interface PostgresTopicPublisherOptions extends TransportProducerOptions 
 }
 
 /** What the topic wire declares: events only, fanned out to durable group queues, a delay per event. */
-export const POSTGRES_TOPIC_CAPABILITIES: WireCapabilities = Object.freeze({
+export const POSTGRES_TOPIC_CAPABILITIES = Object.freeze({
   replies: false,
   confirmsHandling: false,
   durable: true,
   fanOut: true,
   delivery: Object.freeze(['delayMs'] as const),
-});
+} as const) satisfies WireCapabilities;
 
 /** What `open()` made. */
 interface Opened {
@@ -72,7 +73,7 @@ interface Opened {
  * match it, and notifies each of those groups once. It never reads the groups itself.
  */
 class PostgresTopicWire implements ProducerWire<PostgresTopicAddress> {
-  readonly capabilities = POSTGRES_TOPIC_CAPABILITIES;
+  readonly capabilities: WireCapabilities = POSTGRES_TOPIC_CAPABILITIES;
   readonly #options: PostgresTopicPublisherOptions;
   readonly #schema: string;
   readonly #topic: string;
@@ -118,14 +119,7 @@ class PostgresTopicWire implements ProducerWire<PostgresTopicAddress> {
     );
     try {
       await requireMigrated(
-        {
-          query: (text: string, values?: unknown[]) =>
-            bounded(
-              pool.pool.query(text, values),
-              this.#sendTimeoutMs,
-              'PostgresTopicPublisher could not reach PostgreSQL',
-            ),
-        } as Pick<pg.Pool, 'query'>,
+        boundedQueries(pool.pool, this.#sendTimeoutMs, 'PostgresTopicPublisher could not reach PostgreSQL'),
         this.#schema,
         TOPIC_VERSION,
         'PostgresTopicPublisher',

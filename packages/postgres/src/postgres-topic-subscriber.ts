@@ -6,7 +6,7 @@ import {
   type SubscriptionOptions,
 } from '@switchyard/core';
 import type pg from 'pg';
-import { bounded } from './connection.ts';
+import { boundedQueries } from './bounded-queries.ts';
 import { DeadLetters, type DeadLettersOptions } from './dead-letters.ts';
 import { checkSchemaName, DEFAULT_SCHEMA, requireMigrated } from './migrate.ts';
 import { PostgresConsumer, type PostgresConsumerOptions } from './postgres-consumer.ts';
@@ -129,15 +129,9 @@ export class PostgresTopicSubscriber extends PostgresConsumer {
 
   /** Subscribes the group before the first fetch (see `PostgresConsumer.prepare`). */
   protected override async prepare(pool: pg.Pool): Promise<void> {
-    const query = (text: string, values?: unknown[]) =>
-      bounded(pool.query(text, values), this.#timeoutMs, 'PostgresTopicSubscriber could not subscribe');
-    await requireMigrated(
-      { query } as Pick<pg.Pool, 'query'>,
-      this.#schema,
-      TOPIC_VERSION,
-      'PostgresTopicSubscriber',
-    );
-    await query(topicSql(this.#schema).subscribe, [
+    const db = boundedQueries(pool, this.#timeoutMs, 'PostgresTopicSubscriber could not subscribe');
+    await requireMigrated(db, this.#schema, TOPIC_VERSION, 'PostgresTopicSubscriber');
+    await db.query(topicSql(this.#schema).subscribe, [
       this.#topic,
       this.#group,
       this.queueName,

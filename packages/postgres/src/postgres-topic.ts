@@ -1,12 +1,11 @@
-import {
-  type ConsumerSide,
-  defineTransport,
-  type TransportDefinition,
-  withLetterIds,
-} from '@switchyard/core';
+import { type ConsumerSide, defineTransport, type TransportDefinition } from '@switchyard/core';
 import type { PgConnection } from './connection.ts';
-import { DeadLetters } from './dead-letters.ts';
-import { PostgresTopicPublisher, type PostgresTopicPublisherOptions } from './postgres-topic-publisher.ts';
+import { identifiedDeadLetters } from './dead-letters.ts';
+import {
+  POSTGRES_TOPIC_CAPABILITIES,
+  PostgresTopicPublisher,
+  type PostgresTopicPublisherOptions,
+} from './postgres-topic-publisher.ts';
 import { topicQueueName } from './postgres-topic-sql.ts';
 import { PostgresTopicSubscriber, type PostgresTopicSubscriberOptions } from './postgres-topic-subscriber.ts';
 
@@ -46,13 +45,7 @@ export function postgresTopic(options: PostgresTopicOptions): TransportDefinitio
   const subscriber = options.subscriber;
   return defineTransport({
     kind: 'postgres-topic',
-    capabilities: {
-      replies: false,
-      confirmsHandling: false,
-      durable: true,
-      fanOut: true,
-      delivery: ['delayMs'],
-    },
+    capabilities: POSTGRES_TOPIC_CAPABILITIES,
     producer: () => new PostgresTopicPublisher({ ...options.publisher, ...shared }),
     consumer:
       subscriber === undefined
@@ -63,13 +56,10 @@ export function postgresTopic(options: PostgresTopicOptions): TransportDefinitio
       subscriber === undefined
         ? undefined
         : () =>
-            withLetterIds(
-              new DeadLetters({
-                ...shared,
-                queueName: topicQueueName(options.topic, subscriber.group),
-                codec: subscriber.codec,
-              }),
-              (letter) => letter.messageId,
-            ),
+            identifiedDeadLetters({
+              ...shared,
+              queueName: topicQueueName(options.topic, subscriber.group),
+              codec: subscriber.codec,
+            }),
   });
 }

@@ -1,13 +1,9 @@
-import {
-  type ConsumerSide,
-  defineTransport,
-  type TransportDefinition,
-  withLetterIds,
-} from '@switchyard/core';
+import { type ConsumerSide, defineTransport, type TransportDefinition } from '@switchyard/core';
 import type { PgConnection } from './connection.ts';
-import { DeadLetters } from './dead-letters.ts';
+import { identifiedDeadLetters } from './dead-letters.ts';
 import { PostgresConsumer, type PostgresConsumerOptions } from './postgres-consumer.ts';
 import { PostgresProducer, type PostgresProducerOptions } from './postgres-producer.ts';
+import { POSTGRES_QUEUE_CAPABILITIES } from './postgres-wire.ts';
 import { ReadyMessages } from './ready-messages.ts';
 
 /** The options both sides share. */
@@ -39,20 +35,12 @@ export function postgresTransport(options: PostgresTransportOptions): TransportD
   const shared = { connection: options.connection, queueName: options.queueName, schema: options.schema };
   return defineTransport({
     kind: 'postgres',
-    capabilities: {
-      replies: true,
-      confirmsHandling: false,
-      durable: true,
-      delivery: ['delayMs', 'dedupeKey'],
-    },
+    // The wire's, whose replies come by NOTIFY on a channel of the producer.
+    capabilities: { ...POSTGRES_QUEUE_CAPABILITIES, replies: true },
     producer: () => new PostgresProducer({ ...options.producer, ...shared }),
     consumer: (wiring) => new PostgresConsumer({ ...wiring, ...options.consumer, ...shared }),
     // For app.deadLetters: the dead rows; and, as the dead-letter sink, the rows waiting.
-    deadLetters: () =>
-      withLetterIds(
-        new DeadLetters({ ...shared, codec: options.producer?.codec }),
-        (letter) => letter.messageId,
-      ),
+    deadLetters: () => identifiedDeadLetters({ ...shared, codec: options.producer?.codec }),
     storedMessages: () => new ReadyMessages({ ...shared, codec: options.producer?.codec }),
   });
 }

@@ -11,6 +11,7 @@ import {
   type WireChannel,
 } from '@switchyard/core';
 import type pg from 'pg';
+import { boundedQueries } from './bounded-queries.ts';
 import { bounded, type OpenedPool, openPool } from './connection.ts';
 import { Listener } from './listener.ts';
 import { checkSchemaName, DEFAULT_SCHEMA, requireMigrated } from './migrate.ts';
@@ -122,14 +123,7 @@ export class PostgresWire implements ProducerWire<PostgresAddress> {
     const address: PostgresAddress = { schema: this.#schema, queueName: this.#queueName };
     try {
       await requireMigrated(
-        {
-          query: (text: string, values?: unknown[]) =>
-            bounded(
-              pool.pool.query(text, values),
-              this.#sendTimeoutMs,
-              'PostgresProducer could not reach PostgreSQL',
-            ),
-        } as Pick<pg.Pool, 'query'>,
+        boundedQueries(pool.pool, this.#sendTimeoutMs, 'PostgresProducer could not reach PostgreSQL'),
         this.#schema,
         QUEUE_VERSION,
         'PostgresProducer',

@@ -1,6 +1,7 @@
 import {
   type AnyMessage,
   ConfigurationError,
+  decodeDeadLetter,
   ErrorReporter,
   type ErrorReportingOptions,
   JsonCodec,
@@ -196,12 +197,6 @@ export class OutboxDeadLetters {
 
   #toDeadLetter(row: DeadRow): OutboxDeadLetter {
     const envelope: WireData = row.encoding === 'base64' ? Buffer.from(row.envelope, 'base64') : row.envelope;
-    let message: AnyMessage | undefined;
-    try {
-      message = this.#codec.decode(envelope);
-    } catch {
-      // Poison input: listed with what there is.
-    }
     return {
       id: row.id,
       messageId: row.message_id,
@@ -211,7 +206,7 @@ export class OutboxDeadLetters {
       failedReason: row.failed_reason,
       attemptsMade: row.attempts_made,
       failedAt: row.failed_at,
-      message,
+      message: decodeDeadLetter(this.#codec, envelope),
       envelope,
     };
   }
