@@ -1,8 +1,14 @@
 import type { StandardSchemaV1 } from '@standard-schema/spec';
 import { describe, expect, expectTypeOf, it } from 'vitest';
-import { DefinitionRegistry, defineCommand, defineQuery, validateMessage } from './definitions.ts';
+import {
+  DefinitionRegistry,
+  defineCommand,
+  defineEvent,
+  defineQuery,
+  validateMessage,
+} from './definitions.ts';
 import { ErrorCode } from './errors.ts';
-import { withMetadata } from './message.ts';
+import { createMessage, withMetadata } from './message.ts';
 
 const trimmed: StandardSchemaV1<unknown, { email: string }> = {
   '~standard': {
@@ -37,6 +43,22 @@ describe('definitions and messages', () => {
     expect(traced.metadata).toEqual({ correlationId: 'c', causationId: 'p' });
     expect(message.metadata).toEqual({ correlationId: 'c' });
     expect(Register.create({ email: 'b' }, { id: 'fixed' }).id).toBe('fixed');
+  });
+
+  it('creates a message without options like createMessage: frozen, same fields in the same order, created now', () => {
+    const Ping = defineEvent<{ n: number }>('Ping');
+    const before = new Date().toISOString();
+    const message = Ping.create({ n: 1 });
+    const after = new Date().toISOString();
+    expect(Object.isFrozen(message)).toBe(true);
+    expect(Object.isFrozen(message.metadata)).toBe(true);
+    expect(message.metadata).toEqual({});
+    expect(Object.keys(message)).toEqual(
+      Object.keys(createMessage({ kind: 'event', name: 'Ping', payload: { n: 1 } })),
+    );
+    expect(message.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(message.createdAt >= before && message.createdAt <= after).toBe(true);
+    expect(Ping.create({ n: 2 }).id).not.toBe(message.id);
   });
 
   it('types query results', () => {

@@ -5,10 +5,14 @@ import {
   type AnyMessage,
   type CommandMessage,
   createMessage,
+  EMPTY_METADATA,
   type EventMessage,
+  type Message,
   type MessageKind,
+  nowIso,
   type QueryMessage,
 } from './message.ts';
+import { randomUuid } from './uuid.ts';
 
 /** Options of a message definition. */
 export interface DefinitionOptions<Payload> {
@@ -88,7 +92,19 @@ function define<Kind extends MessageKind, Name extends string, Payload>(
     name,
     schema: options?.schema,
     create(payload: Payload, createOptions?: CreateOptions) {
-      return createMessage({ kind, name, payload, metadata: createOptions?.metadata, id: createOptions?.id });
+      if (createOptions === undefined) {
+        // The common case without an options object to read or an init object to build; the same
+        // fields in the same order as createMessage, so every message shares one hidden class.
+        return Object.freeze({
+          id: randomUuid(),
+          kind,
+          name,
+          payload,
+          metadata: EMPTY_METADATA,
+          createdAt: nowIso(),
+        }) as Message<Payload, Kind, Name>;
+      }
+      return createMessage({ kind, name, payload, metadata: createOptions.metadata, id: createOptions.id });
     },
   });
 }

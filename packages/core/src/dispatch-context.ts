@@ -24,8 +24,14 @@ export class DispatchContext implements PipelineState, HandlerContext {
   messageName: string | undefined = undefined;
   /** Command/query bus: the one routed target (handler, service id, object or producer). */
   target: unknown = undefined;
-  /** Event bus: the routed listeners, in order. */
-  targets: unknown[] = [];
+  /** Event bus: the routed listeners, in order (the array is created on first use). */
+  get targets(): unknown[] {
+    this.#targets ??= [];
+    return this.#targets;
+  }
+  set targets(targets: unknown[]) {
+    this.#targets = targets;
+  }
   /** True once a handler (or producer) took the message. */
   handled = false;
   /** The error of the dispatch so far; a finalize listener may clear it by setting `undefined`. */
@@ -45,6 +51,12 @@ export class DispatchContext implements PipelineState, HandlerContext {
    * value-returning finder on a dispatch that nothing can race: no timeout, no signal).
    */
   resultReady = false;
+  /**
+   * Query bus: the promise of a value-returning finder on a dispatch nothing can race. The bus reads
+   * the result from it after the dispatch chain (when the chain ends with it, from the very promise
+   * the chain awaited) and then sets `result` and `resultReady`.
+   */
+  pendingResult: PromiseLike<unknown> | undefined = undefined;
   /** A timeout or abort signal may end the dispatch first (queries: results must go through the deferred). */
   raceable = false;
   /** Why the dispatch was cut short (a `TimeoutError` or `AbortedError`), once it was. */
@@ -58,6 +70,7 @@ export class DispatchContext implements PipelineState, HandlerContext {
   delivery: DeliveryOptions | undefined = undefined;
   /** A signal from outside the dispatch that the handlers' `signal` follows (see `handlerSignal`). */
   handlerSignal: AbortSignal | undefined = undefined;
+  #targets: unknown[] | undefined;
   #deferred: Deferred<unknown> | undefined;
   #abort: AbortController | undefined;
   #onCancel: ((reason: unknown) => void) | undefined;

@@ -194,7 +194,14 @@ export abstract class MessageBus {
       const dispatched = this.#pipeline.runDispatch(context);
       if (dispatched !== undefined) {
         return dispatched.then(
-          () => this.#afterDispatch(context),
+          (value) => {
+            // A chain that ended with a query finder's promise resolved with its result.
+            if (dispatched === context.pendingResult) {
+              context.result = value;
+              context.resultReady = true;
+            }
+            return this.#afterDispatch(context);
+          },
           (error: unknown) => this.#finish(fail(context, error)),
         );
       }

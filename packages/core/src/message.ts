@@ -62,12 +62,16 @@ export interface MessageInit<Payload, Kind extends MessageKind, Name extends str
   readonly createdAt?: string | undefined;
 }
 
-const EMPTY_METADATA: Metadata = Object.freeze({});
+/** The metadata of every message created without any: one frozen empty object. @internal */
+export const EMPTY_METADATA: Metadata = Object.freeze({});
 
 let lastMillis = 0;
 let lastIso = '';
-/** `new Date().toISOString()`, formatted at most once per millisecond (formatting costs ~400 ns). */
-function nowIso(): string {
+/**
+ * `new Date().toISOString()`, formatted at most once per millisecond (formatting costs ~400 ns).
+ * @internal
+ */
+export function nowIso(): string {
   const now = Date.now();
   if (now !== lastMillis) {
     lastMillis = now;

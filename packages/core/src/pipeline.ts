@@ -96,8 +96,13 @@ export class Pipeline<Context extends PipelineState> {
   }
 }
 
+/**
+ * Sorts a chain. Not frozen (the chains are private and replaced, never changed): optimized code
+ * loads from a plain array inline, while a frozen array's elements went through a generic keyed
+ * load per listener.
+ */
 function compile<Context>(entries: Entry<Context>[]): readonly Entry<Context>[] {
-  return Object.freeze(entries.sort((a, b) => b.priority - a.priority || a.sequence - b.sequence));
+  return entries.sort((a, b) => b.priority - a.priority || a.sequence - b.sequence);
 }
 
 function run<Context extends PipelineState>(
@@ -110,7 +115,8 @@ function run<Context extends PipelineState>(
     context.phase = entry.phase;
     const result = entry.listener(context);
     if (isThenable(result)) {
-      // The last listener (normally the handler): its promise is all that is left to wait for.
+      // The last listener (normally the handler): its promise is all that is left to wait for. A
+      // native promise is returned as it is, so the query bus can read its finder's value from it.
       if (index + 1 === chain.length) return Promise.resolve(result) as Promise<unknown> as Promise<void>;
       return resume(chain, context, index + 1, result);
     }

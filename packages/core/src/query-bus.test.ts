@@ -150,6 +150,33 @@ describe('QueryBus', () => {
     expect(seen[0]).toBeInstanceOf(RangeError);
   });
 
+  it('resolves with the result of an async finder also when listeners run after it', async () => {
+    // The bus normally reads the result from the finder's promise as the last step of the chain;
+    // here a listener (sync, then async) runs after it, and the result must still arrive.
+    for (const after of [() => undefined, async () => undefined]) {
+      const bus = busWith(async (query) => ({
+        id: (query as { payload: { id: string } }).payload.id,
+        name: 'Ada',
+      }));
+      const order: string[] = [];
+      bus.attach('dispatch', () => order.push('after the finder'), -10);
+      bus.attach('dispatch', after, -20);
+      bus.attach('finalize', (context) => order.push(`finalize sees ${JSON.stringify(context.result)}`), 0);
+      expect(await bus.dispatch(GetUser.create({ id: 'u2' }))).toEqual({ id: 'u2', name: 'Ada' });
+      expect(order).toEqual(['after the finder', 'finalize sees {"id":"u2","name":"Ada"}']);
+    }
+  });
+
+  it('resolves with the value of a finder that returns a non-native thenable', async () => {
+    const bus = busWith(() => ({
+      // biome-ignore lint/suspicious/noThenProperty: a hand-written thenable is the point of the test
+      then(resolve: (value: unknown) => void) {
+        resolve({ id: 't', name: 'thenable' });
+      },
+    }));
+    expect(await bus.dispatch(GetUser.create({ id: 't' }))).toEqual({ id: 't', name: 'thenable' });
+  });
+
   it('shows the result to finalize listeners', async () => {
     const bus = busWith(() => ({ id: '1', name: 'x' }));
     const seen: unknown[] = [];

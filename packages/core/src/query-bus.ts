@@ -72,6 +72,15 @@ export class QueryBus extends MessageBus {
 
   protected settle(context: DispatchContext): void | Promise<void> {
     if (context.resultReady) return undefined;
+    const pending = context.pendingResult;
+    if (pending !== undefined) {
+      // The finder's promise was not the last step of the chain (a listener ran after it): it has
+      // settled, read its value.
+      return Promise.resolve(pending).then((value) => {
+        context.result = value;
+        context.resultReady = true;
+      });
+    }
     if (!context.handled) {
       // An early abort already settled the deferred: report that rather than the routing.
       if (context.hasDeferred && context.deferred.settled) return waitFor(context, context.deferred);
@@ -117,10 +126,10 @@ function invokeFinder(context: DispatchContext): unknown {
         context.resultReady = true;
         return undefined;
       }
-      return result.then((value) => {
-        context.result = value;
-        context.resultReady = true;
-      });
+      // The bus takes the value from the promise it awaits anyway (see `pendingResult`): no `then`
+      // of our own, which would cost a promise, a closure and a tick per query.
+      context.pendingResult = result;
+      return result;
     }
     context.deferred.resolve(result);
     return undefined;
