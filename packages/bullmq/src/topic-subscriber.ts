@@ -422,7 +422,7 @@ export class TopicSubscriber extends TransportConsumer<TopicAddress> {
       const oldest = summary[0] > 0 && summary[1] !== null ? summary[1] : nextStreamId(lastDelivered);
       if (keepFrom === undefined || compareStreamIds(oldest, keepFrom) < 0) keepFrom = oldest;
     }
-    if (keepFrom !== undefined) await client.xtrim(stream, 'MINID', '~', keepFrom);
+    if (keepFrom !== undefined) await client.xtrim(stream, 'MINID', keepFrom); // exact: every few seconds, it is cheap
   }
 }
 
