@@ -123,6 +123,24 @@ describe('BullMQ topic failures', () => {
     expect(await letters.replay(letter!.letterId)).toBe(false);
   });
 
+  it('a live subscriber keeps an event whose handler outlasts visibilityTimeoutMs: no other takes it over', {
+    timeout: 20_000,
+  }, async () => {
+    const topic = `long-${++topics}`;
+    const runs: string[] = [];
+    const slowHandler = (who: string) =>
+      busWith(async () => {
+        runs.push(who);
+        await sleep(1_500);
+      });
+    await subscriber(topic, 'slow', slowHandler('a'), { visibilityTimeoutMs: 300 });
+    await subscriber(topic, 'slow', slowHandler('b'), { visibilityTimeoutMs: 300 });
+    await (await publisher(topic)).produce(Charged.create({ n: 1 }));
+    await waitFor(() => runs.length === 1, 5_000, 'the handler to start');
+    await sleep(2_000); // five visibility timeouts, and the handler finished
+    expect(runs.length).toBe(1);
+  });
+
   it('an undecodable entry becomes a dead letter at once and the subscriber goes on', async () => {
     const topic = `poison-${++topics}`;
     const seen: number[] = [];
