@@ -43,6 +43,16 @@ export function replyAnswer(status: number, body: WireData, contentType: string)
 /** Writes an answer, once; `closing` adds `Connection: close` (the consumer is shutting down). */
 export function writeAnswer(response: ServerResponse, answer: Answer, closing: boolean): void {
   if (response.headersSent || response.destroyed) return;
+  if (answer.headers === REPLY_MARK && answer.close !== true && !closing && answer.body !== undefined) {
+    // A reply, the common case: one object literal of a fixed shape, nothing copied.
+    response.writeHead(answer.status, {
+      'x-switchyard-reply': '1', // REPLY_HEADER, spelled out: a literal key keeps the object's shape fixed
+      'content-type': answer.contentType ?? JSON_TYPE,
+      'content-length': String(Buffer.byteLength(answer.body)),
+    });
+    response.end(answer.body);
+    return;
+  }
   const headers: Record<string, string> = { ...answer.headers };
   if (answer.close === true || closing) headers.connection = 'close';
   if (answer.body === undefined) {

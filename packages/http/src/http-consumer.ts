@@ -217,22 +217,9 @@ export class HttpConsumer extends TransportConsumer<HttpConsumerAddress> {
           return;
         }
       }
-      const inFlight = this.lifecycle.inFlight;
-      inFlight.enter();
-      this.#serve(request, response).then(
-        () => inFlight.leave(),
-        (error: unknown) => {
-          this.errors.report(error, 'receive');
-          if (!response.headersSent) {
-            writeAnswer(
-              response,
-              errorAnswer(500, toRemoteErrorInfo(error, this.#exposeStack), { close: true }),
-              true,
-            );
-          } else response.destroy();
-          inFlight.leave();
-        },
-      );
+      this.lifecycle.inFlight.enter();
+      // Never rejects, and leaves the in-flight count itself: no callbacks to allocate per request.
+      void this.#serve(request, response);
     };
   }
 
@@ -301,34 +288,49 @@ export class HttpConsumer extends TransportConsumer<HttpConsumerAddress> {
     return undefined;
   }
 
+  /**
+   * Serves one request counted in flight (the handler entered it) and leaves the count; never
+   * rejects. One async function from the checks to the write, so a request costs one promise chain.
+   */
   async #serve(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    const refusal = firstRefusal(this.#checks, request);
-    if (refusal !== undefined) return writeAnswer(response, refusal, this.lifecycle.closing);
-    const body = await readBody(request, this.#bodyLimit, this.#bodyDeadlines);
-    if (typeof body === 'string') {
-      const answer = this.#bodyFailure(body);
-      if (answer === undefined) response.destroy();
-      else writeAnswer(response, answer, this.lifecycle.closing);
-      return;
+    try {
+      let answer: Answer | undefined = firstRefusal(this.#checks, request);
+      if (answer === undefined) {
+        const body = await readBody(request, this.#bodyLimit, this.#bodyDeadlines);
+        if (typeof body === 'string') {
+          answer = this.#bodyFailure(body);
+          if (answer === undefined) response.destroy();
+        } else {
+          // Without an auth hook there is nothing to wait for: no promise, no extra turn.
+          if (this.#auth !== undefined) answer = await this.#authenticate(request, body);
+          if (answer === undefined) answer = await this.#dispatchBody(request, response, body);
+        }
+      }
+      if (answer !== undefined) writeAnswer(response, answer, this.lifecycle.closing);
+    } catch (error) {
+      this.errors.report(error, 'receive');
+      if (!response.headersSent) {
+        writeAnswer(
+          response,
+          errorAnswer(500, toRemoteErrorInfo(error, this.#exposeStack), { close: true }),
+          true,
+        );
+      } else response.destroy();
+    } finally {
+      this.lifecycle.inFlight.leave();
     }
-    const denied = await this.#authenticate(request, body);
-    if (denied !== undefined) return writeAnswer(response, denied, this.lifecycle.closing);
+  }
+
+  /** A body that passed the checks and auth: received synchronously, or accepted asynchronously. */
+  #dispatchBody(request: IncomingMessage, response: ServerResponse, body: Buffer): Promise<Answer> {
     if (this.#async !== undefined) {
       const preferences = readPreferences(request.headers.prefer);
       const callback = request.headers[CALLBACK_HEADER];
       if (preferences.respondAsync || callback !== undefined) {
-        const answer = await this.#receiveAsync(
-          request,
-          body,
-          preferences.waitSeconds,
-          callback,
-          callerGone(response),
-        );
-        return writeAnswer(response, answer, this.lifecycle.closing);
+        return this.#receiveAsync(request, body, preferences.waitSeconds, callback, callerGone(response));
       }
     }
-    const answer = await this.#receive(body, callerGone(response));
-    writeAnswer(response, answer, this.lifecycle.closing);
+    return this.#receive(body, callerGone(response));
   }
 
   #bodyFailure(reason: 'too-large' | 'timeout' | 'aborted' | 'consumed'): Answer | undefined {
@@ -601,7 +603,8 @@ function keepAnswer(answer: Answer): boolean {
 /** A signal that fires when the client goes away before its answer was written (timeout, abort). */
 function callerGone(response: ServerResponse): AbortSignal {
   const controller = new AbortController();
-  response.once('close', () => {
+  // `on`, not `once`: 'close' comes once per response, and `once` wraps the listener in two more objects.
+  response.on('close', () => {
     if (!response.writableFinished) controller.abort(new Error('The caller closed the connection'));
   });
   return controller.signal;

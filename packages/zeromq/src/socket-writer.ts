@@ -50,12 +50,31 @@ interface Job {
   readonly frames: Frames;
   readonly signal: AbortSignal | undefined;
   readonly mayWait: boolean;
+  /** Called as `job.resolve()` / `job.reject(error)` (a `post` job's reject reads `this`). */
   readonly resolve: () => void;
   readonly reject: (error: unknown) => void;
   /** Writes with the same key may share a message; `undefined` goes alone. */
-  readonly batchKey?: string | undefined;
+  readonly batchKey: string | undefined;
   /** Bytes of its frames (upper bound), counted only for a write with a batch key. */
-  readonly bytes?: number;
+  readonly bytes: number;
+  /** A `post`: where its failure goes, with its tag. */
+  readonly onFailure: ((error: unknown, tag: unknown) => void) | undefined;
+  readonly tag: unknown;
+}
+
+/** One shape for every job, so the queue's code stays monomorphic. */
+function newJob(
+  frames: Frames,
+  signal: AbortSignal | undefined,
+  mayWait: boolean,
+  resolve: () => void,
+  reject: (error: unknown) => void,
+  batchKey: string | undefined,
+  onFailure: ((error: unknown, tag: unknown) => void) | undefined,
+  tag: unknown,
+): Job {
+  const bytes = batchKey === undefined ? 0 : bytesOf(frames);
+  return { frames, signal, mayWait, resolve, reject, batchKey, bytes, onFailure, tag };
 }
 
 /**
@@ -135,17 +154,64 @@ export class SocketWriter {
       );
     }
     const queued = new Promise<void>((resolve, reject) => {
-      if (coalesce) {
-        this.#queue.push({ frames, signal, mayWait, resolve, reject, batchKey, bytes: bytesOf(frames) });
-      } else {
-        this.#queue.push({ frames, signal, mayWait, resolve, reject });
-      }
+      const key = coalesce ? batchKey : undefined;
+      this.#queue.push(newJob(frames, signal, mayWait, resolve, reject, key, undefined, undefined));
     });
+    this.#scheduleFlush();
+    return queued;
+  }
+
+  /**
+   * {@link write} for a caller that does not wait for the outcome (a consumer's reply): no promise
+   * and no callbacks per write; a failure — the same errors `write` rejects with — goes to
+   * `onFailure(error, tag)`. Always may wait for room.
+   */
+  post(
+    frames: Frames,
+    batchKey: string | undefined,
+    onFailure: (error: unknown, tag: unknown) => void,
+    tag: unknown,
+  ): void {
+    if (this.#closed) {
+      onFailure(new ProducerClosedError(), tag);
+      return;
+    }
+    const coalesce = batchKey !== undefined && this.#options.coalesce !== undefined;
+    const posted = newJob(
+      frames,
+      undefined,
+      true,
+      ignore,
+      rejectPost,
+      coalesce ? batchKey : undefined,
+      onFailure,
+      tag,
+    );
+    if (!this.#busy && !coalesce && this.queued === 0) {
+      // Fast path, as in write: the job settles through #sent / #notSent (or at once, if the socket threw).
+      const sending = this.#start(frames, posted, true);
+      if (sending === undefined) this.#lastError = undefined;
+      else sending.catch(ignore);
+      return;
+    }
+    if (this.queued >= this.#options.maxQueued) {
+      onFailure(
+        new BackpressureError(
+          `${this.#options.label}: ${this.#options.maxQueued} sends are already queued (maxQueuedSends)`,
+        ),
+        tag,
+      );
+      return;
+    }
+    this.#queue.push(posted);
+    this.#scheduleFlush();
+  }
+
+  #scheduleFlush(): void {
     if (!this.#busy && !this.#flushing) {
       this.#flushing = true;
       process.nextTick(this.#flush);
     }
-    return queued;
   }
 
   /** End of the tick: start sending what queued up, unless a send already runs (it goes on from there). */
@@ -274,7 +340,7 @@ export class SocketWriter {
     const { maxCount, maxBytes } = this.#options.coalesce!;
     const queue = this.#queue;
     let batch: Job[] | undefined;
-    let bytes = first.bytes ?? 0;
+    let bytes = first.bytes;
     while (this.#head < queue.length && (batch?.length ?? 1) < maxCount) {
       const job = queue[this.#head]!;
       if (job.signal?.aborted === true) {
@@ -282,9 +348,9 @@ export class SocketWriter {
         job.resolve();
         continue;
       }
-      if (job.batchKey !== first.batchKey || !job.mayWait || bytes + (job.bytes ?? 0) > maxBytes) break;
+      if (job.batchKey !== first.batchKey || !job.mayWait || bytes + job.bytes > maxBytes) break;
       queue[this.#head++] = undefined;
-      bytes += job.bytes ?? 0;
+      bytes += job.bytes;
       batch ??= [first];
       batch.push(job);
     }
@@ -336,17 +402,25 @@ function framesOf(job: Job): Frames {
 
 /** One job standing for several written as one message: it settles them all. */
 function settleAll(batch: readonly Job[]): Job {
-  return {
-    frames: [],
-    signal: undefined,
-    mayWait: true,
-    resolve() {
-      for (const job of batch) job.resolve();
+  return newJob(
+    [],
+    undefined,
+    true,
+    () => {
+      for (const each of batch) each.resolve();
     },
-    reject(error: unknown) {
-      for (const job of batch) job.reject(error);
+    (error: unknown) => {
+      for (const each of batch) each.reject(error);
     },
-  };
+    undefined,
+    undefined,
+    undefined,
+  );
+}
+
+/** The `reject` of a {@link SocketWriter.post} job: its failure goes to its `onFailure`. */
+function rejectPost(this: Job, error: unknown): void {
+  this.onFailure!(error, this.tag);
 }
 
 /** An upper bound of the bytes of `frames`: strings at 3 bytes per UTF-16 unit. */

@@ -527,10 +527,18 @@ export class ZeroMQConsumer extends TransportConsumer<ZeroMQBoundEndpoints> {
   #reply(identity: Buffer, correlation: Buffer, reply: Reply, batchKey?: string): void {
     const writer = this.#replies;
     if (writer === undefined) return;
-    writer
-      .write([identity, correlation, this.receiver.encodeReply(reply)], undefined, true, batchKey)
-      .catch((error: unknown) => this.errors.report(error, 'reply', { messageId: reply.inReplyTo }));
+    // No promise per reply: nobody waits for it; a failure is reported with the query's id.
+    writer.post(
+      [identity, correlation, this.receiver.encodeReply(reply)],
+      batchKey,
+      this.#replyFailed,
+      reply.inReplyTo,
+    );
   }
+
+  readonly #replyFailed = (error: unknown, messageId: unknown): void => {
+    this.errors.report(error, 'reply', { messageId });
+  };
 
   /**
    * Classifies a failure outside `dispatch` by the outcome table and reports it, with the message
