@@ -14,9 +14,9 @@ import {
 } from '@switchyard/core';
 import { Context, Pull, Router } from 'zeromq';
 import { type BatchEntry, isBatch, joinBatch, readBatch } from './batch-frames.ts';
+import { checkCurveServer } from './curve-checks.ts';
 import { ReceiveLoop, type ReceivingSocket } from './receive-loop.ts';
 import { SocketWriter } from './socket-writer.ts';
-import { isCurveKey } from './z85.ts';
 import { type ZapDecision, ZapHandler } from './zap-handler.ts';
 import { type Endpoints, endpointList, type ZeroMQBoundEndpoints } from './zeromq-endpoints.ts';
 import { type SocketTuning, tuningOf, type ZeroMQSocketOptions } from './zeromq-socket-options.ts';
@@ -173,19 +173,7 @@ export class ZeroMQConsumer extends TransportConsumer<ZeroMQBoundEndpoints> {
       throw new ConfigurationError(`${COMPONENT} needs a commandEndpoint, a queryEndpoint or both`);
     }
     const curve = options.curve;
-    if (curve !== undefined) {
-      if (!isCurveKey(curve.secretKey)) {
-        throw new ConfigurationError(
-          `${COMPONENT}: curve.secretKey must be a 40-character Z85 key (see generateCurveKeyPair)`,
-        );
-      }
-      const allowed = curve.allowedClientKeys;
-      if (allowed !== 'any' && !(Array.isArray(allowed) && allowed.every(isCurveKey))) {
-        throw new ConfigurationError(
-          `${COMPONENT}: curve.allowedClientKeys must be 'any' or hold 40-character Z85 public keys`,
-        );
-      }
-    }
+    checkCurveServer(COMPONENT, curve);
     requireAuthOffLoopback(
       COMPONENT,
       tcpHosts([...this.#commandEndpoints, ...this.#queryEndpoints]),

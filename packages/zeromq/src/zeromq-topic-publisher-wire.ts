@@ -10,7 +10,7 @@ import {
   type WireData,
 } from '@switchyard/core';
 import { Context, Publisher } from 'zeromq';
-import { isCurveKey } from './z85.ts';
+import { checkCurveServer } from './curve-checks.ts';
 import { type ZapDecision, ZapHandler } from './zap-handler.ts';
 import { endpointList } from './zeromq-endpoints.ts';
 import { type SocketTuning, tuningOf } from './zeromq-socket-options.ts';
@@ -66,19 +66,7 @@ export class ZeroMQTopicPublisherWire implements ProducerWire<readonly string[]>
       throw new ConfigurationError(`${COMPONENT} needs an endpoint to bind, e.g. "tcp://127.0.0.1:5560"`);
     }
     const curve = options.curve;
-    if (curve !== undefined) {
-      if (!isCurveKey(curve.secretKey)) {
-        throw new ConfigurationError(
-          `${COMPONENT}: curve.secretKey must be a 40-character Z85 key (see generateCurveKeyPair)`,
-        );
-      }
-      const allowed = curve.allowedClientKeys;
-      if (allowed !== 'any' && !(Array.isArray(allowed) && allowed.every(isCurveKey))) {
-        throw new ConfigurationError(
-          `${COMPONENT}: curve.allowedClientKeys must be 'any' or hold 40-character Z85 public keys`,
-        );
-      }
-    }
+    checkCurveServer(COMPONENT, curve);
     requireTopicAuth('publisher', this.#endpoints, curve !== undefined, options.auth);
     this.#options = options;
     this.#socketOptions = {

@@ -12,8 +12,8 @@ import {
   TransportError,
 } from '@switchyard/core';
 import { Subscriber } from 'zeromq';
+import { checkCurveClient } from './curve-checks.ts';
 import { ReceiveLoop } from './receive-loop.ts';
-import { isCurveKey } from './z85.ts';
 import { type Endpoints, endpointList } from './zeromq-endpoints.ts';
 import type { ZeroMQCurveClientOptions } from './zeromq-producer.ts';
 import { type SocketTuning, tuningOf, type ZeroMQSocketOptions } from './zeromq-socket-options.ts';
@@ -165,14 +165,7 @@ export class ZeroMQTopicSubscriber extends TransportConsumer<readonly string[]> 
     this.#prefixes = subscriptionPrefixes(this.events);
     this.#detail = Object.freeze({ group: this.group });
     const curve = options.curve;
-    if (
-      curve !== undefined &&
-      !(isCurveKey(curve.serverPublicKey) && isCurveKey(curve.publicKey) && isCurveKey(curve.secretKey))
-    ) {
-      throw new ConfigurationError(
-        `${COMPONENT}: curve keys must be 40-character Z85 strings (see generateCurveKeyPair)`,
-      );
-    }
+    checkCurveClient(COMPONENT, curve);
     requireTopicAuth('subscriber', this.#endpoints, curve !== undefined, options.auth);
     const maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     if (maxMessageBytes !== -1) {

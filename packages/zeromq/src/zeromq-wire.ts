@@ -14,9 +14,9 @@ import {
 import { Dealer, Push } from 'zeromq';
 import { type BatchEntry, isBatch, joinBatch, readBatch } from './batch-frames.ts';
 import { ConnectedPeers } from './connected-peers.ts';
+import { checkCurveClient } from './curve-checks.ts';
 import { ReceiveLoop } from './receive-loop.ts';
 import { type Coalesce, SocketWriter } from './socket-writer.ts';
-import { isCurveKey } from './z85.ts';
 import { endpointList, type ZeroMQConnectedEndpoints } from './zeromq-endpoints.ts';
 import type { ZeroMQProducerOptions } from './zeromq-producer.ts';
 import { type SocketTuning, tuningOf } from './zeromq-socket-options.ts';
@@ -78,14 +78,7 @@ export class ZeroMQWire implements ProducerWire<ZeroMQConnectedEndpoints> {
       throw new ConfigurationError(`${COMPONENT} needs a commandEndpoint, a queryEndpoint or both`);
     }
     const curve = options.curve;
-    if (
-      curve !== undefined &&
-      !(isCurveKey(curve.serverPublicKey) && isCurveKey(curve.publicKey) && isCurveKey(curve.secretKey))
-    ) {
-      throw new ConfigurationError(
-        `${COMPONENT}: curve keys must be 40-character Z85 strings (see generateCurveKeyPair)`,
-      );
-    }
+    checkCurveClient(COMPONENT, curve);
     this.#immediate = options.immediate ?? true;
     // -1 waits for ever, 0 rejects at once.
     this.#sendTimeoutMs =
