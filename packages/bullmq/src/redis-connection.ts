@@ -51,6 +51,9 @@ export function openRedis(
       connection instanceof Cluster
         ? connection.duplicate(undefined, {
             enableOfflineQueue: overrides.enableOfflineQueue ?? true,
+            ...(overrides.enableAutoPipelining === undefined
+              ? {}
+              : { enableAutoPipelining: overrides.enableAutoPipelining }),
             ...(overrides.maxRetriesPerRequest === undefined
               ? {}
               : {
