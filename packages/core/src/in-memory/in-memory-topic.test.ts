@@ -73,6 +73,9 @@ describe('createSwitchyard with a topic', () => {
     expect(publisherApp.serves).toEqual([]);
     expect(publisherApp.sendsOver).toEqual(['events']);
     expect(billingApp.serves).toEqual(['events']);
+    const row = { message: 'Registered', kind: 'event', transport: 'events', adapter: 'in-memory-topic' };
+    expect(publisherApp.routing).toEqual([{ ...row, role: 'publishes' }]);
+    expect(billingApp.routing).toEqual([{ ...row, role: 'subscribes' }]);
     await Promise.all([publisherApp.start(), billingApp.start()]);
 
     await publisherApp.eventBus.dispatch(Registered.create({ n: 1 }));

@@ -15,9 +15,10 @@ export interface RoutingEntry {
   /**
    * What this process does with it there: `serves` (consumes it from the transport and handles it),
    * `sends` (sends it over the transport), `handles` (a local message with a handler here), `none`
-   * (a local message without one).
+   * (a local message without one); on a topic, `subscribes` (its group receives the event here) or
+   * `publishes` (it publishes the event; handlers here run as local listeners).
    */
-  readonly role: 'serves' | 'sends' | 'handles' | 'none';
+  readonly role: 'serves' | 'sends' | 'handles' | 'none' | 'subscribes' | 'publishes';
 }
 
 /** The routing table of a process, one row per message and transport, sorted by message name. */
@@ -50,10 +51,16 @@ export function routingTable(
           kind,
           transport,
           adapter: transports[transport]?.kind ?? 'unknown',
-          role: handled.has(name) && serves.has(transport) ? 'serves' : 'sends',
+          role: roleOver(transports[transport], handled.has(name) && serves.has(transport)),
         }),
       );
     }
   }
   return Object.freeze(rows);
+}
+
+/** The role of a process over a transport: it consumes the message there (`received`), or sends it. */
+function roleOver(transport: TransportDefinition | undefined, received: boolean): RoutingEntry['role'] {
+  if (transport?.capabilities.fanOut === true) return received ? 'subscribes' : 'publishes';
+  return received ? 'serves' : 'sends';
 }
