@@ -123,7 +123,7 @@ export class TopicSubscriber extends TransportConsumer<TopicAddress> {
   #timers: NodeJS.Timeout[] = [];
 
   constructor(options: TopicSubscriberOptions) {
-    super('TopicSubscriber', 'bullmq-topic', options, 1);
+    super('TopicSubscriber', 'bullmq-topic', { ...options, consumerGroup: options.group }, 1);
     const topic = checkTopicName('TopicSubscriber', options.topic);
     const events = options.events ?? options.messageNames;
     checkSubscription(options.group, events);

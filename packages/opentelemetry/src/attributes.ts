@@ -11,6 +11,8 @@ export const ATTR = {
   operationName: 'messaging.operation.name',
   /** The message name: Switchyard routes by it, it is the logical destination. */
   destinationName: 'messaging.destination.name',
+  /** The subscriber group of a topic consumer (CONSUMER spans of topics only). */
+  consumerGroup: 'messaging.consumer.group.name',
   /** The message id (UUID). */
   messageId: 'messaging.message.id',
   /** The correlation id (see core's `CORRELATION_ID`; the message's own id for a root message). */

@@ -158,12 +158,13 @@ export class SwitchyardTelemetry implements Instrumentation {
   }
 
   process(observation: ProcessObservation, next: () => Promise<ReceiveResult>): Promise<ReceiveResult> {
-    const { message, transport } = observation;
+    const { message, transport, consumerGroup } = observation;
     const parent = (this.#propagator ?? propagation).extract(ROOT_CONTEXT, message.metadata, metadataGetter);
     const tracer = this.#tracer();
     const started = tracer?.startSpan(`process ${message.name}`, { kind: SpanKind.CONSUMER }, parent);
     const span = started?.isRecording() === true ? started : undefined;
     span?.setAttributes(messageAttributes(message, transport, 'process'));
+    if (consumerGroup !== undefined) span?.setAttribute(ATTR.consumerGroup, consumerGroup);
     const measured = this.#measure('process', transport, message);
     let work: Promise<ReceiveResult>;
     if (started === undefined)

@@ -8,8 +8,13 @@ import {
   CommandBus,
   CommandRouter,
   ConfigurationError,
+  createSwitchyard,
   defineCommand,
+  defineEvent,
   defineQuery,
+  handle,
+  InMemoryTopic,
+  inMemoryTopic,
   installInstrumentation,
   QueryBus,
   QueryRouter,
@@ -221,6 +226,50 @@ describe('spans in detail', () => {
     const request = spans.find((s) => s.name === 'GET /orders')!;
     const dispatch = spans.find((s) => s.name === 'dispatch PlaceOrder')!;
     expect(dispatch.parentSpanContext?.spanId).toBe(request.spanContext().spanId);
+  });
+
+  it('names the subscriber group on the CONSUMER span of a topic, and one trace runs from publish to every group', async () => {
+    const OrderShipped = defineEvent<{ n: number }>('OrderShipped');
+    const topic = new InMemoryTopic();
+    const received: string[] = [];
+    const subscriber = (group: string) =>
+      createSwitchyard({
+        transports: { orders: inMemoryTopic({ topic, subscriber: { group } }) },
+        routes: [[OrderShipped, 'orders']],
+        handlers: [handle(OrderShipped, () => void received.push(group))],
+      });
+    const billing = subscriber('billing');
+    const audit = subscriber('audit');
+    const shop = createSwitchyard({
+      transports: { orders: inMemoryTopic({ topic }) },
+      routes: [[OrderShipped, 'orders']],
+    });
+    await Promise.all([billing.start(), audit.start(), shop.start()]);
+    try {
+      await shop.eventBus.dispatch(OrderShipped.create({ n: 1 }));
+      await expect.poll(() => received.length).toBe(2);
+      await expect
+        .poll(
+          () => telemetry.exporter.getFinishedSpans().filter((s) => s.name === 'process OrderShipped').length,
+        )
+        .toBe(2);
+    } finally {
+      await Promise.all([billing.close(), audit.close(), shop.close()]);
+    }
+    const spans = telemetry.exporter.getFinishedSpans();
+    const send = spans.find((s) => s.name === 'send OrderShipped')!;
+    const processes = spans.filter((s) => s.name === 'process OrderShipped');
+    expect(processes.map((s) => s.attributes['messaging.consumer.group.name']).sort()).toEqual([
+      'audit',
+      'billing',
+    ]);
+    for (const process of processes) {
+      expect(process.kind).toBe(SpanKind.CONSUMER);
+      expect(process.spanContext().traceId).toBe(send.spanContext().traceId);
+      expect(process.parentSpanContext?.spanId).toBe(send.spanContext().spanId);
+    }
+    // A point-to-point consumer names no group.
+    expect(send.attributes['messaging.consumer.group.name']).toBeUndefined();
   });
 
   it('allows one instrumentation at a time', () => {

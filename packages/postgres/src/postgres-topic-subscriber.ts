@@ -80,7 +80,10 @@ export class PostgresTopicSubscriber extends PostgresConsumer {
     const topic = checkTopicName('PostgresTopicSubscriber', options.topic);
     const events = options.events ?? options.messageNames;
     checkSubscription(options.group, events);
-    super({ ...options, queueName: topicQueueName(topic, options.group) }, 'PostgresTopicSubscriber');
+    super(
+      { ...options, queueName: topicQueueName(topic, options.group), consumerGroup: options.group },
+      'PostgresTopicSubscriber',
+    );
     this.#schema = checkSchemaName(options.schema ?? DEFAULT_SCHEMA);
     this.#topic = topic;
     this.#group = options.group;

@@ -150,7 +150,7 @@ export class ZeroMQTopicSubscriber extends TransportConsumer<readonly string[]> 
 
   /** Checks the options (`ConfigurationError` for misuse); connects nothing — `start()` does. */
   constructor(options: ZeroMQTopicSubscriberOptions) {
-    super(COMPONENT, 'zeromq', options, 1_000);
+    super(COMPONENT, 'zeromq', { ...options, consumerGroup: options.group }, 1_000);
     this.#endpoints = endpointList(options.endpoint, 'endpoint', COMPONENT);
     if (this.#endpoints.length === 0) {
       throw new ConfigurationError(

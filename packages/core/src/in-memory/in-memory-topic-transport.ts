@@ -45,7 +45,7 @@ export function inMemoryTopic(options: InMemoryTopicOptions = {}): TransportDefi
       ((wiring) => {
         const { group, events, ...consumer } = subscriber;
         const channel = topic.group(group, events ?? wiring.messageNames ?? []);
-        return new InMemoryConsumer({ ...wiring, ...consumer, channel });
+        return new InMemoryConsumer({ ...wiring, ...consumer, channel, consumerGroup: group });
       }),
   });
 }

@@ -31,6 +31,8 @@ export interface ProcessObservation {
   readonly message: AnyMessage;
   /** The transport's name, e.g. `"bullmq"`. */
   readonly transport: string;
+  /** The subscriber group of a topic consumer (see `ReceiverOptions.consumerGroup`), else `undefined`. */
+  readonly consumerGroup: string | undefined;
 }
 
 /** A message a transport kept as a dead letter (it failed for good), reported with {@link reportDeadLetter}. */

@@ -52,6 +52,12 @@ export interface ReceiverOptions {
   readonly validate?: boolean | undefined;
   /** Put the remote error's stack in failed replies. Off by default: stacks leak internals. @default false */
   readonly exposeErrorStack?: boolean | undefined;
+  /**
+   * The subscriber group this consumer receives for (topic consumers set it from their `group`), so
+   * that instrumentation can name it (`messaging.consumer.group.name`).
+   * @default undefined — not a topic subscriber
+   */
+  readonly consumerGroup?: string | undefined;
 }
 
 const BUS_OF_KIND: Readonly<Record<string, 'commandBus' | 'eventBus' | 'queryBus'>> = {
@@ -89,12 +95,14 @@ export class MessageReceiver {
   readonly #definitions: DefinitionRegistry | undefined;
   readonly #receivedFrom: Metadata;
   readonly #validate: boolean;
+  readonly #consumerGroup: string | undefined;
 
   /** @param transport the name put in the `switchyard.receivedFrom` metadata, e.g. `"bullmq"`. */
   constructor(transport: string, options: ReceiverOptions) {
     this.#receivedFrom = Object.freeze({ [RECEIVED_FROM]: transport });
     this.#options = options;
     this.#transport = transport;
+    this.#consumerGroup = options.consumerGroup;
     this.codec = options.codec ?? new JsonCodec();
     this.#validate = options.validate !== false;
     const definitions = options.definitions;
@@ -158,7 +166,7 @@ export class MessageReceiver {
     // Instrumentation (observability/instrumentation.ts) wraps the processing, e.g. to extract trace context.
     const instrumentation = currentInstrumentation();
     if (instrumentation?.process !== undefined) {
-      const observation = { message, transport: this.#transport };
+      const observation = { message, transport: this.#transport, consumerGroup: this.#consumerGroup };
       return instrumentation.process(observation, () => this.#dispatch(message, signal));
     }
     return this.#dispatch(message, signal);
