@@ -383,8 +383,8 @@ export class HttpConsumer extends TransportConsumer<HttpConsumerAddress> {
     );
   }
 
-  /** The receive pipeline, with de-duplication by message id between accepting and dispatching. */
-  async #receive(body: Buffer, signal: AbortSignal): Promise<Answer> {
+  /** Decodes and accepts (validates) a body: the message, or the answer to its failure. Both paths share it. */
+  async #accept(body: Buffer): Promise<AnyMessage | Answer> {
     const receiver = this.receiver;
     let decoded: AnyMessage;
     try {
@@ -392,12 +392,18 @@ export class HttpConsumer extends TransportConsumer<HttpConsumerAddress> {
     } catch (error) {
       return this.#answer(receiver.failed(error));
     }
-    let message: AnyMessage;
     try {
-      message = await receiver.accept(decoded);
+      return await receiver.accept(decoded);
     } catch (error) {
       return this.#answer(receiver.failed(error, decoded));
     }
+  }
+
+  /** The receive pipeline, with de-duplication by message id between accepting and dispatching. */
+  async #receive(body: Buffer, signal: AbortSignal): Promise<Answer> {
+    const message = await this.#accept(body);
+    if (isAnswer(message)) return message;
+    const receiver = this.receiver;
     const dedupe = this.#dedupe;
     // Queries are not de-duplicated (they are free of side effects): no entry, no lookup.
     if (dedupe === undefined || message.kind === 'query') {
@@ -436,19 +442,8 @@ export class HttpConsumer extends TransportConsumer<HttpConsumerAddress> {
       }
       callback = checked;
     }
-    const receiver = this.receiver;
-    let decoded: AnyMessage;
-    try {
-      decoded = receiver.codec.decode(body);
-    } catch (error) {
-      return this.#answer(receiver.failed(error));
-    }
-    let message: AnyMessage;
-    try {
-      message = await receiver.accept(decoded);
-    } catch (error) {
-      return this.#answer(receiver.failed(error, decoded));
-    }
+    const message = await this.#accept(body);
+    if (isAnswer(message)) return message;
     // A command answered synchronously a moment ago: that answer, not a second run.
     if (this.#dedupe !== undefined && message.kind !== 'query') {
       const earlier = this.#dedupe.get(message.id);
@@ -613,4 +608,9 @@ function callerGone(response: ServerResponse): AbortSignal {
 function toAddress(address: AddressInfo): HttpConsumerAddress {
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return { host: address.address, port: address.port, url: `http://${host}:${address.port}/` };
+}
+
+/** Whether `#accept` gave an answer (a failure) rather than the message: messages have no `status`. */
+function isAnswer(value: AnyMessage | Answer): value is Answer {
+  return 'status' in value;
 }
