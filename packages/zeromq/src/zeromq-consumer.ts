@@ -14,7 +14,7 @@ import {
 } from '@switchyard/core';
 import { Context, Pull, Router } from 'zeromq';
 import { type BatchEntry, isBatch, joinBatch, readBatch } from './batch-frames.ts';
-import { checkCurveServer } from './curve-checks.ts';
+import { checkCurveServer, curveServerSocketOptions } from './curve-options.ts';
 import { ReceiveLoop, type ReceivingSocket } from './receive-loop.ts';
 import { SocketWriter } from './socket-writer.ts';
 import { type ZapDecision, ZapHandler } from './zap-handler.ts';
@@ -319,21 +319,12 @@ export class ZeroMQConsumer extends TransportConsumer<ZeroMQBoundEndpoints> {
 
   /** A fresh options object per socket: zeromq.js deletes `context` from the object it is given. */
   #socketOptions(context: Context | undefined) {
-    const curve = this.#curve;
     return {
       ...this.#tuning,
       receiveHighWaterMark: this.#receiveHighWaterMark,
       maxMessageSize: this.#maxMessageBytes,
       ...(context === undefined ? {} : { context }),
-      ...(curve === undefined
-        ? {}
-        : {
-            curveServer: true,
-            curveSecretKey: curve.secretKey,
-            zapDomain: 'switchyard',
-            // Fail closed: with an allow-list, a handshake that cannot reach the ZAP handler is refused.
-            zapEnforceDomain: curve.allowedClientKeys !== 'any',
-          }),
+      ...curveServerSocketOptions(this.#curve),
     };
   }
 

@@ -10,7 +10,7 @@ import {
   type WireData,
 } from '@switchyard/core';
 import { Context, Publisher } from 'zeromq';
-import { checkCurveServer } from './curve-checks.ts';
+import { checkCurveServer, curveServerSocketOptions } from './curve-options.ts';
 import { type ZapDecision, ZapHandler } from './zap-handler.ts';
 import { endpointList } from './zeromq-endpoints.ts';
 import { type SocketTuning, tuningOf } from './zeromq-socket-options.ts';
@@ -80,15 +80,7 @@ export class ZeroMQTopicPublisherWire implements ProducerWire<readonly string[]>
       ),
       sendTimeout: 0,
       maxMessageSize: MAX_SUBSCRIPTION_BYTES,
-      ...(curve === undefined
-        ? {}
-        : {
-            curveServer: true,
-            curveSecretKey: curve.secretKey,
-            zapDomain: 'switchyard',
-            // Fail closed: with an allow-list, a handshake that cannot reach the ZAP handler is refused.
-            zapEnforceDomain: curve.allowedClientKeys !== 'any',
-          }),
+      ...curveServerSocketOptions(curve),
     };
   }
 

@@ -12,7 +12,7 @@ import {
   TransportError,
 } from '@switchyard/core';
 import { Subscriber } from 'zeromq';
-import { checkCurveClient } from './curve-checks.ts';
+import { checkCurveClient } from './curve-options.ts';
 import { ReceiveLoop } from './receive-loop.ts';
 import { type Endpoints, endpointList } from './zeromq-endpoints.ts';
 import type { ZeroMQCurveClientOptions } from './zeromq-producer.ts';

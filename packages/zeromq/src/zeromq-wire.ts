@@ -14,7 +14,7 @@ import {
 import { Dealer, Push } from 'zeromq';
 import { type BatchEntry, isBatch, joinBatch, readBatch } from './batch-frames.ts';
 import { ConnectedPeers } from './connected-peers.ts';
-import { checkCurveClient } from './curve-checks.ts';
+import { checkCurveClient } from './curve-options.ts';
 import { ReceiveLoop } from './receive-loop.ts';
 import { type Coalesce, SocketWriter } from './socket-writer.ts';
 import { endpointList, type ZeroMQConnectedEndpoints } from './zeromq-endpoints.ts';

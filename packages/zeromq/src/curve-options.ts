@@ -30,3 +30,17 @@ export function checkCurveClient(component: string, curve: ZeroMQCurveClientOpti
     );
   }
 }
+
+/**
+ * The socket options of a CURVE server (consumer, topic publisher), or none without `curve`. With an
+ * allow-list the ZAP domain is enforced: a handshake that cannot reach the ZAP handler is refused.
+ */
+export function curveServerSocketOptions(curve: ZeroMQCurveServerOptions | undefined) {
+  if (curve === undefined) return {};
+  return {
+    curveServer: true,
+    curveSecretKey: curve.secretKey,
+    zapDomain: 'switchyard',
+    zapEnforceDomain: curve.allowedClientKeys !== 'any',
+  } as const;
+}
