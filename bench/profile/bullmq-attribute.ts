@@ -7,27 +7,11 @@
  *
  *   node --experimental-strip-types bench/profile/bullmq-attribute.ts <file.cpuprofile> [ops] [top] [category]
  */
-import { readFileSync } from 'node:fs';
-
-interface CallFrame {
-  readonly functionName: string;
-  readonly url: string;
-  readonly lineNumber: number;
-}
-interface ProfileNode {
-  readonly id: number;
-  readonly callFrame: CallFrame;
-  readonly children?: number[];
-}
-interface Profile {
-  readonly nodes: ProfileNode[];
-  readonly samples: number[];
-  readonly timeDeltas: number[];
-}
+import { readProfile } from './cpu-profile.ts';
 
 const [file, opsArg, topArg = '25', only] = process.argv.slice(2);
 if (file === undefined) throw new Error('usage: bullmq-attribute.ts <file.cpuprofile> [ops] [top]');
-const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
+const { profile, byId, selfUs } = readProfile(file);
 const ops = opsArg === undefined ? undefined : Number(opsArg);
 
 function category(url: string): string | undefined {
@@ -43,7 +27,6 @@ function category(url: string): string | undefined {
   return `other (${url.replace(/^.*node_modules\//, '').split('/')[0]})`;
 }
 
-const byId = new Map(profile.nodes.map((node) => [node.id, node]));
 const parent = new Map<number, number>();
 for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
 const special = new Map<string, string>([
@@ -76,11 +59,6 @@ function caller(id: number): string {
   return 'event loop';
 }
 
-const selfUs = new Map<number, number>();
-for (let i = 0; i < profile.samples.length; i++) {
-  const id = profile.samples[i]!;
-  selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
-}
 const totals = new Map<string, number>();
 const functions = new Map<string, number>();
 const internals = new Map<string, number>();

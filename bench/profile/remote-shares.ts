@@ -7,39 +7,12 @@
  *
  * With `ops`, also prints µs of self time per op for each owner.
  */
-import { readFileSync } from 'node:fs';
-
-interface CallFrame {
-  readonly functionName: string;
-  readonly url: string;
-  readonly lineNumber: number;
-}
-interface ProfileNode {
-  readonly id: number;
-  readonly callFrame: CallFrame;
-  readonly children?: number[];
-}
-interface Profile {
-  readonly nodes: ProfileNode[];
-  readonly samples: number[];
-  readonly timeDeltas: number[];
-  readonly startTime: number;
-  readonly endTime: number;
-}
+import { type CallFrame, readProfile } from './cpu-profile.ts';
 
 const [file, topArg = '25', opsArg] = process.argv.slice(2);
 if (file === undefined) throw new Error('usage: remote-shares.ts <file.cpuprofile> [top] [ops]');
-const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
+const { byId, selfUs } = readProfile(file);
 const ops = opsArg === undefined ? undefined : Number(opsArg);
-
-const byId = new Map<number, ProfileNode>();
-for (const node of profile.nodes) byId.set(node.id, node);
-const selfUs = new Map<number, number>();
-for (let i = 0; i < profile.samples.length; i++) {
-  const id = profile.samples[i]!;
-  // timeDeltas[i] is the time since the previous sample: it belongs to this one (close enough).
-  selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
-}
 
 function owner(frame: CallFrame): string {
   const { url, functionName } = frame;
