@@ -5,8 +5,8 @@
  * NestJS microservice on the TCP transport, and a plain `node:http` server reading the v1 envelope
  * by hand. It sends the parent its addresses over IPC, then closes everything when told to.
  */
+import { plainAddServer } from './plain-add-server.ts';
 import 'reflect-metadata';
-import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Controller, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -47,27 +47,7 @@ async function serve(start: RemoteServerStart): Promise<void> {
   const http = new HttpConsumer({ commandBus: receiver.commandBus, queryBus: receiver.queryBus });
 
   // A plain node:http server: the v1 envelope read and answered by hand.
-  const plain = createServer((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => {
-      const query = JSON.parse(Buffer.concat(chunks).toString()) as {
-        id: string;
-        payload: { a: number; b: number };
-      };
-      const body = JSON.stringify({
-        v: 1,
-        inReplyTo: query.id,
-        ok: true,
-        result: { sum: query.payload.a + query.payload.b },
-      });
-      response.writeHead(200, {
-        'content-type': 'application/json',
-        'content-length': Buffer.byteLength(body),
-      });
-      response.end(body);
-    });
-  });
+  const plain = plainAddServer();
   plain.keepAliveTimeout = 60_000;
 
   // Moleculer, TCP transporter.

@@ -5,10 +5,11 @@
  * else. Reports its CPU time (process.cpuUsage) when the client asks, then exits (so `--cpu-prof`
  * writes the profile).
  */
+
 import { writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
 import { Session } from 'node:inspector/promises';
 import type { AddressInfo } from 'node:net';
+import { plainAddServer } from '../lib/plain-add-server.ts';
 import { receivingBuses } from '../lib/transport-fixtures.ts';
 
 // IMPL=baseline: copies of HEAD's packages/{http,zeromq}/src in bench/profile/remote-baseline/{http,zeromq}/
@@ -42,28 +43,7 @@ if (mode === 'zeromq') {
   close = () => http.close();
 } else if (mode === 'plain' || mode === 'plain-marked') {
   const marked = mode === 'plain-marked';
-  const plain = createServer((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => {
-      const query = JSON.parse(Buffer.concat(chunks).toString()) as {
-        id: string;
-        payload: { a: number; b: number };
-      };
-      const body = JSON.stringify({
-        v: 1,
-        inReplyTo: query.id,
-        ok: true,
-        result: { sum: query.payload.a + query.payload.b },
-      });
-      response.writeHead(200, {
-        'content-type': 'application/json',
-        'content-length': Buffer.byteLength(body),
-        ...(marked ? { 'x-switchyard-reply': '1' } : {}),
-      });
-      response.end(body);
-    });
-  });
+  const plain = plainAddServer(marked);
   plain.keepAliveTimeout = 60_000;
   await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', resolve));
   address = `http://127.0.0.1:${(plain.address() as AddressInfo).port}/`;
