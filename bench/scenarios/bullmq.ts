@@ -20,9 +20,8 @@ import { randomUUID } from 'node:crypto';
 import { BullMQConsumer, BullMQProducer, TopicPublisher, TopicSubscriber } from '@switchyard/bullmq';
 import { defineEvent, EventBus, EventRouter } from '@switchyard/core';
 import { type Job, type JobsOptions, Queue, QueueEvents, Worker } from 'bullmq';
-import { Redis } from 'ioredis';
 import { compareLatency, compareThroughput, untilCount } from '../lib/measure.ts';
-import { REDIS_URL, redisUnavailable } from '../lib/redis.ts';
+import { deleteKeys, REDIS_URL, redisUnavailable } from '../lib/redis.ts';
 import { Add, Ping, receivingBuses, sendingBuses } from '../lib/transport-fixtures.ts';
 import type { BenchResult, BenchScenario } from '../lib/types.ts';
 
@@ -36,20 +35,6 @@ const JOB_OPTIONS = {
   removeOnComplete: { age: 3_600, count: 10_000 },
   removeOnFail: false,
 } satisfies JobsOptions;
-
-async function deleteKeys(prefix: string): Promise<void> {
-  const redis = new Redis(REDIS_URL);
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1_000);
-      cursor = next;
-      if (keys.length > 0) await redis.unlink(...keys);
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
-}
 
 async function commands(): Promise<BenchResult[]> {
   const syPrefix = `sy-bench-${randomUUID().slice(0, 8)}`;

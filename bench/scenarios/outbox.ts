@@ -19,10 +19,9 @@ import { randomUUID } from 'node:crypto';
 import { BullMQProducer } from '@switchyard/bullmq';
 import { type AnyMessage, defineEvent, EventBus, EventRouter, type MessageProducer } from '@switchyard/core';
 import { migrate, OUTBOX_STREAM, OutboxRelay, PostgresOutbox } from '@switchyard/postgres';
-import { Redis } from 'ioredis';
 import pg from 'pg';
 import { lanes, median, percentile } from '../lib/measure.ts';
-import { REDIS_URL, redisUnavailable } from '../lib/redis.ts';
+import { deleteKeys, REDIS_URL, redisUnavailable } from '../lib/redis.ts';
 import type { BenchResult, BenchScenario } from '../lib/types.ts';
 
 const PG_URL = process.env.PG_URL ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -72,20 +71,6 @@ async function postgresUnavailable(): Promise<string | undefined> {
     return `no PostgreSQL at ${PG_URL} (${(error as Error).message})`;
   } finally {
     await client.end().catch(() => undefined);
-  }
-}
-
-async function deleteKeys(prefix: string): Promise<void> {
-  const redis = new Redis(REDIS_URL);
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1_000);
-      cursor = next;
-      if (keys.length > 0) await redis.unlink(...keys);
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
   }
 }
 
