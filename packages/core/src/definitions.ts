@@ -7,6 +7,7 @@ import {
   createMessage,
   EMPTY_METADATA,
   type EventMessage,
+  freezeMessagePart,
   type Message,
   type MessageKind,
   nowIso,
@@ -95,7 +96,7 @@ function define<Kind extends MessageKind, Name extends string, Payload>(
       if (createOptions === undefined) {
         // The common case without an options object to read or an init object to build; the same
         // fields in the same order as createMessage, so every message shares one hidden class.
-        return Object.freeze({
+        return freezeMessagePart({
           id: randomUuid(),
           kind,
           name,
@@ -173,7 +174,7 @@ export async function validateMessage<M extends AnyMessage>(
     );
   }
   if (result.value === message.payload) return message;
-  return Object.freeze({ ...message, payload: result.value });
+  return freezeMessagePart({ ...message, payload: result.value });
 }
 
 /** True for a message definition made by `defineCommand`, `defineEvent` or `defineQuery` (or shaped like one). */

@@ -8,7 +8,9 @@ export type MessageKind = 'command' | 'event' | 'query';
  * An immutable message. Build one with a definition (`RegisterUser.create(payload)`), never by
  * hand, so `id`, `createdAt` and `kind` are always right.
  *
- * The message object and its metadata are frozen; the payload is treated as read-only by
+ * Its fields are `readonly` for TypeScript everywhere. Outside production (`NODE_ENV` is not
+ * `"production"`) the message object and its metadata are also frozen, so a handler that writes to
+ * one throws in development and tests; see {@link freezeMessages}. The payload is read-only by
  * convention (it is not deep-frozen, which would cost a walk over every payload).
  */
 export interface Message<
@@ -62,8 +64,48 @@ export interface MessageInit<Payload, Kind extends MessageKind, Name extends str
   readonly createdAt?: string | undefined;
 }
 
-/** The metadata of every message created without any: one frozen empty object. @internal */
+/**
+ * The metadata of every message created without any: one empty object, always frozen (it is
+ * shared by every such message, in production too). @internal
+ */
 export const EMPTY_METADATA: Metadata = Object.freeze({});
+
+/** Whether messages are frozen now: see {@link freezeMessages}. */
+let freezing = globalThis.process?.env?.NODE_ENV !== 'production';
+
+/**
+ * Turns freezing of messages (and of their metadata) on or off for this process; returns the
+ * setting it replaced.
+ *
+ * @default frozen unless `process.env.NODE_ENV` is `"production"` when `@switchyard/core` loads. A
+ * frozen message makes a handler that writes to it throw (`TypeError` in strict mode), which is
+ * what development and tests want; `Object.freeze` costs about a fifth of creating and dispatching
+ * a message in process, which production need not pay: the fields are `readonly` for TypeScript
+ * either way. Messages created before a change keep the state they were created with; the shared
+ * empty metadata object stays frozen always.
+ *
+ * @example
+ * import { freezeMessages } from '@switchyard/core';
+ * freezeMessages(true); // frozen in production too
+ */
+export function freezeMessages(enabled: boolean): boolean {
+  if (typeof enabled !== 'boolean') {
+    throw new TypeError(`freezeMessages(enabled): enabled must be a boolean, got ${typeof enabled}`);
+  }
+  const previous = freezing;
+  freezing = enabled;
+  return previous;
+}
+
+/** True when messages created now are frozen (see {@link freezeMessages}). */
+export function messagesAreFrozen(): boolean {
+  return freezing;
+}
+
+/** `Object.freeze(value)` when messages are frozen (see {@link freezeMessages}), else `value`. @internal */
+export function freezeMessagePart<T extends object>(value: T): T {
+  return freezing ? Object.freeze(value) : value;
+}
 
 let lastMillis = 0;
 let lastIso = '';
@@ -80,16 +122,19 @@ export function nowIso(): string {
   return lastIso;
 }
 
-/** Builds a frozen message. Prefer a definition's `create`; this is for codecs and adapters. */
+/**
+ * Builds a message (frozen unless {@link freezeMessages} says otherwise). Prefer a definition's
+ * `create`; this is for codecs and adapters.
+ */
 export function createMessage<Payload, Kind extends MessageKind, Name extends string>(
   init: MessageInit<Payload, Kind, Name>,
 ): Message<Payload, Kind, Name> {
-  return Object.freeze({
+  return freezeMessagePart({
     id: init.id ?? randomUuid(),
     kind: init.kind,
     name: init.name,
     payload: init.payload,
-    metadata: init.metadata === undefined ? EMPTY_METADATA : Object.freeze({ ...init.metadata }),
+    metadata: init.metadata === undefined ? EMPTY_METADATA : freezeMessagePart({ ...init.metadata }),
     createdAt: init.createdAt ?? nowIso(),
   });
 }
@@ -103,12 +148,12 @@ export function createMessage<Payload, Kind extends MessageKind, Name extends st
 export function withMetadata<M extends AnyMessage>(message: M, metadata: Metadata): M {
   // The six fields by name, not `{ ...message }`: the copy gets the same shape as a created message
   // (one hidden class for every message the buses see) and skips the generic spread.
-  return Object.freeze({
+  return freezeMessagePart({
     id: message.id,
     kind: message.kind,
     name: message.name,
     payload: message.payload,
-    metadata: Object.freeze({ ...message.metadata, ...metadata }),
+    metadata: freezeMessagePart({ ...message.metadata, ...metadata }),
     createdAt: message.createdAt,
   }) as M;
 }

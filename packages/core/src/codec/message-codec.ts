@@ -22,7 +22,7 @@ export interface MessageCodec {
   readonly contentType: string;
   /** Encodes a message; throws `EncodeError` for a payload the format cannot carry. */
   encode(message: AnyMessage): WireData;
-  /** Decodes and validates an envelope into a frozen message. */
+  /** Decodes and validates an envelope into a message (frozen unless `freezeMessages(false)` or production, see core). */
   decode(data: WireData): AnyMessage;
   /** Encodes a query reply. */
   encodeReply(reply: Reply): WireData;
