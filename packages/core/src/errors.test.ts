@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import {
   DispatchError,
+  describeError,
   ErrorCode,
+  errorMessage,
   isSwitchyardError,
   NoHandlerError,
   RemoteError,
@@ -11,6 +13,26 @@ import {
 } from './errors.ts';
 
 describe('errors', () => {
+  it('never describes an error as an empty string', () => {
+    // What Node rejects a refused connection with when it tried several addresses (autoSelectFamily).
+    const refused = (address: string) =>
+      Object.assign(new Error(`connect ECONNREFUSED ${address}:6379`), { code: 'ECONNREFUSED' });
+    const aggregate = Object.assign(new AggregateError([refused('::1'), refused('127.0.0.1')], ''), {
+      code: 'ECONNREFUSED',
+    });
+    expect(errorMessage(aggregate)).toBe(
+      'connect ECONNREFUSED ::1:6379; connect ECONNREFUSED 127.0.0.1:6379',
+    );
+    expect(describeError(aggregate)).toBe(
+      'ECONNREFUSED: connect ECONNREFUSED ::1:6379; connect ECONNREFUSED 127.0.0.1:6379',
+    );
+    expect(errorMessage(Object.assign(new Error(''), { code: 'ECONNRESET' }))).toBe('ECONNRESET');
+    expect(errorMessage(new TypeError(''))).toBe('TypeError');
+    expect(errorMessage(new Error('plain'))).toBe('plain');
+    expect(errorMessage('text')).toBe('text');
+    expect(errorMessage(undefined)).toBe('undefined');
+  });
+
   it('recognises errors by code, also from another copy of the package', () => {
     const foreign = Object.assign(new Error('x'), { code: 'SWITCHYARD_TIMEOUT' });
     expect(isSwitchyardError(foreign)).toBe(true);

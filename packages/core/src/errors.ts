@@ -80,9 +80,19 @@ export function isSwitchyardError(error: unknown, code?: ErrorCode): error is Sw
   return code === undefined || candidate === code;
 }
 
-/** The message of anything thrown: an error's `message`, else the value as a string. */
+/**
+ * The message of anything thrown: an error's `message`, else the value as a string. An error with an
+ * empty message — Node's `AggregateError` for a refused connection tried on several addresses is
+ * one — is described by its inner errors, else its `code`, else its `name`, never as "".
+ */
 export function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  if (!(error instanceof Error)) return String(error);
+  if (error.message !== '') return error.message;
+  if (error instanceof AggregateError && Array.isArray(error.errors) && error.errors.length > 0) {
+    return error.errors.map(errorMessage).join('; ');
+  }
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' && code !== '' ? code : error.name;
 }
 
 /** `CODE: message` for a Switchyard (or any string-coded) error, else its message. */
