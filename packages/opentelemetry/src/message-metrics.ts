@@ -79,8 +79,12 @@ export class MessageMetrics {
     });
   }
 
-  key(operation: Operation, system: string, kind: string, name: string): MetricKey {
-    const id = `${operation}\u0000${system}\u0000${kind}\u0000${name}`;
+  /** The attributes of one operation; `group` is the subscriber group of a topic consumer (process only). */
+  key(operation: Operation, system: string, kind: string, name: string, group?: string): MetricKey {
+    const id =
+      group === undefined
+        ? `${operation}\u0000${system}\u0000${kind}\u0000${name}`
+        : `${operation}\u0000${system}\u0000${kind}\u0000${name}\u0000${group}`;
     const cached = this.#keys.get(id);
     if (cached !== undefined) return cached;
     const base: Attributes = {
@@ -89,6 +93,7 @@ export class MessageMetrics {
       [ATTR.destinationName]: name,
       [ATTR.messageKind]: kind,
     };
+    if (group !== undefined) base[ATTR.consumerGroup] = group;
     const key: MetricKey = {
       operation,
       base,

@@ -165,7 +165,7 @@ export class SwitchyardTelemetry implements Instrumentation {
     const span = started?.isRecording() === true ? started : undefined;
     span?.setAttributes(messageAttributes(message, transport, 'process'));
     if (consumerGroup !== undefined) span?.setAttribute(ATTR.consumerGroup, consumerGroup);
-    const measured = this.#measure('process', transport, message);
+    const measured = this.#measure('process', transport, message, consumerGroup);
     let work: Promise<ReceiveResult>;
     if (started === undefined)
       work = carriesContext(trace.getSpan(parent)) ? context.with(parent, next) : next();
@@ -211,10 +211,15 @@ export class SwitchyardTelemetry implements Instrumentation {
   }
 
   /** Starts measuring one operation, or `undefined` without a meter. */
-  #measure(operation: Operation, system: string, message: AnyMessage): Measured | undefined {
+  #measure(
+    operation: Operation,
+    system: string,
+    message: AnyMessage,
+    group?: string | undefined,
+  ): Measured | undefined {
     const metrics = this.#metrics;
     if (metrics === undefined) return undefined;
-    const key = metrics.key(operation, system, message.kind, message.name);
+    const key = metrics.key(operation, system, message.kind, message.name, group);
     metrics.started(key);
     return { metrics, key, started: performance.now() };
   }

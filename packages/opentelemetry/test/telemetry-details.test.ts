@@ -228,7 +228,7 @@ describe('spans in detail', () => {
     expect(dispatch.parentSpanContext?.spanId).toBe(request.spanContext().spanId);
   });
 
-  it('names the subscriber group on the CONSUMER span of a topic, and one trace runs from publish to every group', async () => {
+  it('names the subscriber group on the CONSUMER span and the process metrics of a topic, and one trace runs from publish to every group', async () => {
     const OrderShipped = defineEvent<{ n: number }>('OrderShipped');
     const topic = new InMemoryTopic();
     const received: string[] = [];
@@ -270,6 +270,21 @@ describe('spans in detail', () => {
     }
     // A point-to-point consumer names no group.
     expect(send.attributes['messaging.consumer.group.name']).toBeUndefined();
+    // The process metrics name the group too: one consumed event per group, none without a group.
+    const { resourceMetrics } = await telemetry.reader.collect();
+    const consumed = { 'messaging.destination.name': 'OrderShipped', 'switchyard.outcome': 'ok' };
+    for (const group of ['billing', 'audit']) {
+      const ofGroup = { ...consumed, 'messaging.consumer.group.name': group };
+      expect(sum(resourceMetrics, 'messaging.client.consumed.messages', ofGroup)).toBe(1);
+      expect(sum(resourceMetrics, 'messaging.process.duration', ofGroup)).toBe(1);
+    }
+    const groups = points(resourceMetrics, 'messaging.client.consumed.messages').map(
+      (point) => point.attributes['messaging.consumer.group.name'],
+    );
+    expect(groups.sort()).toEqual(['audit', 'billing']);
+    const sent = points(resourceMetrics, 'messaging.client.sent.messages');
+    expect(sent.length).toBeGreaterThan(0);
+    for (const point of sent) expect(point.attributes['messaging.consumer.group.name']).toBeUndefined();
   });
 
   it('allows one instrumentation at a time', () => {
