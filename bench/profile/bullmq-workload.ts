@@ -23,6 +23,12 @@
  * `cp -r packages/bullmq/src bench/profile/bullmq-variants/<name>` (delete it afterwards):
  *
  *   … bench/profile/bullmq-workload.ts sy-queries 8 before current raw rpc   (QUERY_OPS=5000 WARMUP=1)
+ *
+ * Knobs after `raw`/`rpc` make the raw side carry part of what Switchyard's jobs carry, to find
+ * which part costs: for sy-commands `rawJ` (job id = a UUID, as message ids), `rawD` (data = a v1
+ * envelope string), `rawJD` (both); for sy-queries `rpcF` (the queue on a fail-fast ioredis
+ * instance), `rpcP` (the reply publisher autopipelined), `rpcE` (envelope with metadata and
+ * createdAt). E.g. `… sy-commands 10 current raw rawJD`.
  */
 import { randomUUID } from 'node:crypto';
 import { loadavg } from 'node:os';
@@ -112,14 +118,15 @@ async function syCommands({ BullMQConsumer, BullMQProducer }: Lib): Promise<Side
   };
 }
 
-async function rawCommands(): Promise<Side> {
+async function rawCommands(knobs = ''): Promise<Side> {
   const prefix = newPrefix();
   let handled = 0;
   const queue = new Queue('commands', { connection: { url: REDIS_URL }, prefix });
   const worker = new Worker(
     'commands',
     async (job: Job<{ n: number }>) => {
-      if (typeof job.data.n === 'number') handled++;
+      if (typeof job.data.n === 'number' || typeof (job.data as { envelope?: string }).envelope === 'string')
+        handled++;
     },
     { connection: workerConnection, prefix, concurrency: CONCURRENCY },
   );
@@ -129,7 +136,27 @@ async function rawCommands(): Promise<Side> {
     round: async () => {
       const target = handled + COMMAND_OPS;
       await Promise.all(
-        Array.from({ length: COMMAND_OPS }, (_, n) => queue.add(Ping.name, { n }, JOB_OPTIONS)),
+        Array.from({ length: COMMAND_OPS }, (_, n) => {
+          const id = randomUUID();
+          const data = knobs.includes('D')
+            ? {
+                envelope: JSON.stringify({
+                  v: 1,
+                  id,
+                  kind: 'command',
+                  name: Ping.name,
+                  payload: { n },
+                  metadata: {},
+                  createdAt: new Date().toISOString(),
+                }),
+              }
+            : { n };
+          return queue.add(
+            Ping.name,
+            data as { n: number },
+            knobs.includes('J') ? { ...JOB_OPTIONS, jobId: id } : JOB_OPTIONS,
+          );
+        }),
       );
       await untilCount(() => handled, target);
     },
@@ -175,11 +202,16 @@ async function syQueries({ BullMQConsumer, BullMQProducer }: Lib): Promise<Side>
 }
 
 /** Hand-written RPC over BullMQ with Switchyard's commands: addBulk per tick, pub/sub replies. */
-async function rawRpc(): Promise<Side> {
+async function rawRpc(knobs = ''): Promise<Side> {
   const prefix = newPrefix();
   const channel = `${prefix}:replies`;
-  const queue = new Queue('queries', { connection: { url: REDIS_URL }, prefix });
-  const publisher = new Redis(REDIS_URL);
+  const queue = new Queue('queries', {
+    connection: knobs.includes('F')
+      ? new Redis(REDIS_URL, { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2_000 })
+      : { url: REDIS_URL },
+    prefix,
+  });
+  const publisher = new Redis(REDIS_URL, knobs.includes('P') ? { enableAutoPipelining: true } : {});
   const subscriber = new Redis(REDIS_URL);
   const waiting = new Map<string, (sum: number) => void>();
   subscriber.on('message', (_channel: string, message: string) => {
@@ -220,6 +252,7 @@ async function rawRpc(): Promise<Side> {
           kind: 'query',
           name: Add.name,
           payload: { a: value, b: value },
+          ...(knobs.includes('E') ? { metadata: {}, createdAt: new Date().toISOString() } : {}),
         });
         const reply = new Promise<number>((resolve) => waiting.set(id, resolve));
         if (batch.length === 0) setImmediate(flush);
@@ -270,9 +303,9 @@ async function rawWait(): Promise<Side> {
 
 const sides: Record<string, (lib: Lib) => Promise<Side>> = {
   'sy-commands': syCommands,
-  'raw-commands': rawCommands,
+  'raw-commands': () => rawCommands(),
   'sy-queries': syQueries,
-  'raw-rpc': rawRpc,
+  'raw-rpc': () => rawRpc(),
   'raw-wait': rawWait,
 };
 
@@ -328,13 +361,15 @@ if (variants.length > 0) {
   // packages/bullmq/src under bench/profile/bullmq-variants/<name>) gets its own queue; rounds are
   // interleaved, the order rotating, so drift on this shared machine hits all alike.
   const raw: Record<string, (lib: Lib) => Promise<Side>> = {
-    'sy-commands': rawCommands,
+    'sy-commands': () => rawCommands(),
     'sy-queries': rawWait,
   };
   const built: Side[] = [];
   for (const variant of variants) {
     if (variant === 'raw') built.push(await raw[mode]!(current));
-    else if (variant === 'rpc') built.push(await rawRpc());
+    else if (mode === 'sy-commands' && variant.startsWith('raw'))
+      built.push(await rawCommands(variant.slice(3)));
+    else if (variant.startsWith('rpc')) built.push(await rawRpc(variant.slice(3)));
     else {
       const lib =
         variant === 'current' ? current : ((await import(`./bullmq-variants/${variant}/index.ts`)) as Lib);

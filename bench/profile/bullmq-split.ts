@@ -1,0 +1,118 @@
+/**
+ * Splits the "commands end to end" row into its two halves, each measured alone (Node CPU via
+ * process.cpuUsage, Redis CPU via INFO cpu, per job): the producer adding 4,000 jobs at once (no
+ * worker running) and the consumer draining 4,000 waiting jobs — Switchyard against raw BullMQ
+ * (`Queue.add` all at once, a `Worker`). Rounds alternate sides.
+ *
+ *   node --experimental-strip-types --conditions=switchyard-source bench/profile/bullmq-split.ts [rounds]
+ */
+import { randomUUID } from 'node:crypto';
+import { BullMQConsumer, BullMQProducer } from '@switchyard/bullmq';
+import { type Job, type JobsOptions, Queue, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import { median, untilCount } from '../lib/measure.ts';
+import { deleteKeys, REDIS_URL } from '../lib/redis.ts';
+import { Ping, receivingBuses, sendingBuses } from '../lib/transport-fixtures.ts';
+
+const ROUNDS = Number(process.argv[2] ?? 6);
+const OPS = 4_000;
+const JOB_OPTIONS = {
+  attempts: 3,
+  backoff: { type: 'exponential', delay: 1_000 },
+  removeOnComplete: { age: 3_600, count: 10_000 },
+  removeOnFail: false,
+} satisfies JobsOptions;
+const admin = new Redis(REDIS_URL);
+async function redisCpu(): Promise<number> {
+  const info = await admin.info('cpu');
+  const field = (name: string) => Number(new RegExp(`${name}:([0-9.]+)`).exec(info)?.[1] ?? 0);
+  return (field('used_cpu_user') + field('used_cpu_sys')) * 1e6;
+}
+async function measure(work: () => Promise<void>): Promise<[number, number, number]> {
+  const cpu0 = process.cpuUsage();
+  const redis0 = await redisCpu();
+  const t0 = process.hrtime.bigint();
+  await work();
+  const us = Number(process.hrtime.bigint() - t0) / 1e3;
+  const cpu = process.cpuUsage(cpu0);
+  return [OPS / (us / 1e6), (cpu.user + cpu.system) / OPS, ((await redisCpu()) - redis0) / OPS];
+}
+
+const syPrefix = `sy-split-${randomUUID().slice(0, 8)}`;
+const rawPrefix = `sy-split-raw-${randomUUID().slice(0, 8)}`;
+const receiver = receivingBuses();
+const consumer = new BullMQConsumer({
+  queueName: 'commands',
+  prefix: syPrefix,
+  connection: REDIS_URL,
+  concurrency: 50,
+  commandBus: receiver.commandBus,
+});
+const producer = new BullMQProducer({
+  queueName: 'commands',
+  prefix: syPrefix,
+  connection: REDIS_URL,
+  ...JOB_OPTIONS,
+});
+const { commandBus } = sendingBuses(producer);
+let rawHandled = 0;
+const queue = new Queue('commands', { connection: { url: REDIS_URL }, prefix: rawPrefix });
+const worker = new Worker(
+  'commands',
+  async (job: Job<{ n: number }>) => {
+    if (typeof job.data.n === 'number') rawHandled++;
+  },
+  {
+    connection: { url: REDIS_URL, maxRetriesPerRequest: null },
+    prefix: rawPrefix,
+    concurrency: 50,
+    autorun: false,
+  },
+);
+await Promise.all([consumer.start(), producer.start(), worker.waitUntilReady(), queue.waitUntilReady()]);
+void worker.run();
+const results: Record<string, [number, number, number][]> = {
+  'sy add': [],
+  'raw add': [],
+  'sy consume': [],
+  'raw consume': [],
+};
+for (let round = 0; round < ROUNDS + 1; round++) {
+  // Producer halves: the consumers are paused, so only the adds run.
+  await consumer.worker.pause();
+  await worker.pause();
+  const syAdd = await measure(async () => {
+    await Promise.all(Array.from({ length: OPS }, (_, n) => commandBus.dispatch(Ping.create({ n }))));
+  });
+  const rawAdd = await measure(async () => {
+    await Promise.all(Array.from({ length: OPS }, (_, n) => queue.add(Ping.name, { n }, JOB_OPTIONS)));
+  });
+  const sy0 = receiver.handled();
+  const syConsume = await measure(async () => {
+    consumer.worker.resume();
+    await untilCount(receiver.handled, sy0 + OPS);
+  });
+  const raw0 = rawHandled;
+  const rawConsume = await measure(async () => {
+    worker.resume();
+    await untilCount(() => rawHandled, raw0 + OPS);
+  });
+  if (round === 0) continue; // warm-up
+  results['sy add']!.push(syAdd);
+  results['raw add']!.push(rawAdd);
+  results['sy consume']!.push(syConsume);
+  results['raw consume']!.push(rawConsume);
+}
+for (const [name, rows] of Object.entries(results)) {
+  const col = (i: number) => median(rows.map((row) => row[i]!));
+  console.log(
+    `${name.padEnd(12)} ops/s ${Math.round(col(0))}  node CPU ${col(1).toFixed(1)} µs/job  redis CPU ${col(2).toFixed(1)} µs/job`,
+  );
+}
+await producer.close();
+await consumer.close();
+await worker.close();
+await queue.close();
+await deleteKeys(syPrefix);
+await deleteKeys(rawPrefix);
+admin.disconnect();
