@@ -5,7 +5,9 @@
  * - commands end to end (dispatch → handled): `commandBus.dispatch` through `BullMQProducer`
  *   (same-tick adds coalesced into `addBulk`) and `BullMQConsumer`, against a `Worker` fed by
  *   `Queue.add` one by one (each add awaited, the naive loop) and, as a second, harder baseline,
- *   by `Queue.add` for every job at once (ioredis then pipelines the adds itself);
+ *   by `Queue.add` for every job at once (ioredis then pipelines the adds itself), and by the same
+ *   all-at-once adds carrying what a Switchyard job carries (job id = message id, the JSON envelope
+ *   as data, parsed by the worker);
  * - queries end to end with 100 in flight: `queryBus.dispatch` (reply over pub/sub), against
  *   `Queue.add` + `job.waitUntilFinished(queueEvents)`.
  *
@@ -61,8 +63,11 @@ async function commands(): Promise<BenchResult[]> {
   const queue = new Queue('commands', { connection, prefix: rawPrefix });
   const worker = new Worker(
     'commands',
-    async (job: Job<{ n: number }>) => {
-      if (typeof job.data.n === 'number') rawHandled++;
+    async (job: Job<{ n: number } | { envelope: string }>) => {
+      const data = job.data;
+      const n =
+        'envelope' in data ? (JSON.parse(data.envelope) as { payload: { n: number } }).payload.n : data.n;
+      if (typeof n === 'number') rawHandled++;
     },
     {
       connection: { url: REDIS_URL, maxRetriesPerRequest: null },
@@ -106,7 +111,36 @@ async function commands(): Promise<BenchResult[]> {
         },
       },
     });
-    return [oneByOne, allAtOnce];
+    // Like for like: the raw jobs carry what a Switchyard job carries — the message id as job id
+    // (BullMQ then refuses a re-sent duplicate) and the JSON envelope as data, parsed by the worker.
+    const likeForLike = await compareThroughput({
+      name: 'bullmq: commands end to end, raw adds all in flight with message ids and envelopes',
+      ops: COMMAND_OPS,
+      subject,
+      baseline: {
+        name: 'raw bullmq Queue.add all at once, jobId = UUID, envelope data + Worker',
+        run: async (ops) => {
+          const target = rawHandled + ops;
+          await Promise.all(
+            Array.from({ length: ops }, (_, n) => {
+              const id = randomUUID();
+              const envelope = JSON.stringify({
+                v: 1,
+                id,
+                kind: 'command',
+                name: Ping.name,
+                payload: { n },
+                metadata: {},
+                createdAt: new Date().toISOString(),
+              });
+              return queue.add(Ping.name, { envelope }, { ...JOB_OPTIONS, jobId: id });
+            }),
+          );
+          await untilCount(() => rawHandled, target);
+        },
+      },
+    });
+    return [oneByOne, allAtOnce, likeForLike];
   } finally {
     await producer.close();
     await consumer.close();
