@@ -6,14 +6,29 @@ const V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}
 
 describe('randomUuid', () => {
   it('returns RFC 4122 version 4 UUIDs: lowercase hex, version 4, variant 10xx', () => {
-    // 2,000 ids cross several refills of the pooled random bytes (256 ids per refill).
-    for (let i = 0; i < 2_000; i++) expect(randomUuid()).toMatch(V4);
+    // 5,000 ids cross refills of the pooled random bytes (2,048 ids per refill) and many batches.
+    for (let i = 0; i < 5_000; i++) expect(randomUuid()).toMatch(V4);
   });
 
   it('never repeats over 200,000 ids', () => {
     const seen = new Set<string>();
     for (let i = 0; i < 200_000; i++) seen.add(randomUuid());
     expect(seen.size).toBe(200_000);
+  });
+
+  it('gives ids that behave as any string: JSON round trip, map keys, property keys, comparison', () => {
+    const ids = Array.from({ length: 20 }, () => randomUuid()); // spans batches
+    const copies = JSON.parse(JSON.stringify(ids)) as string[];
+    const byId = new Map(ids.map((id, index) => [id, index]));
+    const record: Record<string, number> = {};
+    for (const [index, id] of ids.entries()) record[id] = index;
+    for (const [index, copy] of copies.entries()) {
+      expect(copy).toBe(ids[index]);
+      expect(copy.length).toBe(36);
+      expect(byId.get(copy)).toBe(index);
+      expect(record[copy]).toBe(index);
+      expect(Buffer.from(ids[index]!, 'latin1').toString('latin1')).toBe(copy);
+    }
   });
 
   it('uses every hex digit in every free position (the random bits are not stuck)', () => {

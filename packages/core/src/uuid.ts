@@ -2,64 +2,78 @@ import { randomFillSync } from 'node:crypto';
 
 /**
  * Random bytes for this many UUIDs (32 KiB) are drawn from the OS CSPRNG at once. Node's randomUUID
- * pools 128; a bigger pool spreads the per-call cost of `randomFillSync` (~56 instructions per id
- * less than 256).
+ * pools 128; a bigger pool spreads the per-call cost of `randomFillSync`.
  */
 const POOLED_IDS = 2048;
 const pool = new Uint8Array(16 * POOLED_IDS);
 let offset = pool.length;
 
-/** ASCII codes of the two lowercase hex digits of each byte: `HEX[2 * b]`, `HEX[2 * b + 1]`. */
-const HEX = new Uint8Array(512);
+/**
+ * Ids formatted together into one 288-character string that each id is a slice of. Formatting ids
+ * one `String.fromCharCode` call each cost ~1,080 instructions per id; a batch of 8 costs ~600 per
+ * id (a batch of 32 would save ~90 more). A slice keeps its batch string alive, so an id held on
+ * its own, long after its 7 siblings died, holds 288 bytes instead of 36: the batch stays small to
+ * bound that.
+ */
+const BATCH = 8;
+const LENGTH = 36;
+/** `POOLED_IDS` is a multiple of `BATCH`: a batch never straddles two fills of the pool. */
+const text = Buffer.alloc(LENGTH * BATCH, '-'); // the dashes stay; the hex digits are rewritten
+const view = new DataView(text.buffer, text.byteOffset, text.byteLength);
+let batch = '';
+let next = BATCH;
+
+/** The two lowercase hex digits of each byte as one little-endian 16-bit value (first digit low). */
+const PAIRS = new Uint16Array(256);
 for (let byte = 0; byte < 256; byte++) {
   const digits = byte.toString(16).padStart(2, '0');
-  HEX[2 * byte] = digits.charCodeAt(0);
-  HEX[2 * byte + 1] = digits.charCodeAt(1);
+  PAIRS[byte] = digits.charCodeAt(0) | (digits.charCodeAt(1) << 8);
 }
-const DASH = 0x2d;
-const char = String.fromCharCode;
+
+/** Formats the next `BATCH` ids of the pool into `batch`. */
+function formatBatch(): void {
+  if (offset === pool.length) {
+    randomFillSync(pool);
+    offset = 0;
+  }
+  const b = pool;
+  const p = PAIRS;
+  const v = view;
+  for (let i = 0, o = offset, t = 0; i < BATCH; i++, o += 16, t += LENGTH) {
+    // xxxxxxxx-xxxx-4xxx-[89ab]xxx-xxxxxxxxxxxx: dashes at 8, 13, 18 and 23.
+    v.setUint16(t, p[b[o]!]!, true);
+    v.setUint16(t + 2, p[b[o + 1]!]!, true);
+    v.setUint16(t + 4, p[b[o + 2]!]!, true);
+    v.setUint16(t + 6, p[b[o + 3]!]!, true);
+    v.setUint16(t + 9, p[b[o + 4]!]!, true);
+    v.setUint16(t + 11, p[b[o + 5]!]!, true);
+    v.setUint16(t + 14, p[(b[o + 6]! & 0x0f) | 0x40]!, true); // version 4
+    v.setUint16(t + 16, p[b[o + 7]!]!, true);
+    v.setUint16(t + 19, p[(b[o + 8]! & 0x3f) | 0x80]!, true); // variant 10xx (RFC 4122)
+    v.setUint16(t + 21, p[b[o + 9]!]!, true);
+    v.setUint16(t + 24, p[b[o + 10]!]!, true);
+    v.setUint16(t + 26, p[b[o + 11]!]!, true);
+    v.setUint16(t + 28, p[b[o + 12]!]!, true);
+    v.setUint16(t + 30, p[b[o + 13]!]!, true);
+    v.setUint16(t + 32, p[b[o + 14]!]!, true);
+    v.setUint16(t + 34, p[b[o + 15]!]!, true);
+  }
+  offset += 16 * BATCH;
+  batch = text.toString('latin1');
+  next = 0;
+}
 
 /**
  * A random RFC 4122 version 4 UUID, lowercase (`xxxxxxxx-xxxx-4xxx-[89ab]xxx-xxxxxxxxxxxx`).
  *
  * Same source and guarantees as `crypto.randomUUID()` — 122 bits from the OS CSPRNG
  * (`randomFillSync` over a pooled buffer, as Node pools it) with the version and variant bits set —
- * but returned as one flat string: `randomUUID()` concatenates its id from 20 pieces into a rope,
- * which costs an allocation per piece and is flattened again by the first `JSON.stringify` or map
- * lookup. This formatter builds the 36 characters in one `String.fromCharCode` call.
+ * at about a quarter of its instructions: `randomUUID()` concatenates its id from 20 pieces into a
+ * rope, which costs an allocation per piece and is flattened again by the first `JSON.stringify` or
+ * map lookup; here 8 ids are formatted as bytes at once and each id is a flat slice of them.
  */
 export function randomUuid(): string {
-  if (offset === pool.length) {
-    randomFillSync(pool);
-    offset = 0;
-  }
-  const b = pool;
-  const o = offset;
-  offset = o + 16;
-  const h = HEX;
-  const b0 = b[o]! << 1;
-  const b1 = b[o + 1]! << 1;
-  const b2 = b[o + 2]! << 1;
-  const b3 = b[o + 3]! << 1;
-  const b4 = b[o + 4]! << 1;
-  const b5 = b[o + 5]! << 1;
-  const b6 = ((b[o + 6]! & 0x0f) | 0x40) << 1; // version 4
-  const b7 = b[o + 7]! << 1;
-  const b8 = ((b[o + 8]! & 0x3f) | 0x80) << 1; // variant 10xx (RFC 4122)
-  const b9 = b[o + 9]! << 1;
-  const b10 = b[o + 10]! << 1;
-  const b11 = b[o + 11]! << 1;
-  const b12 = b[o + 12]! << 1;
-  const b13 = b[o + 13]! << 1;
-  const b14 = b[o + 14]! << 1;
-  const b15 = b[o + 15]! << 1;
-  // biome-ignore format: one line per UUID group reads better than 36 lines.
-  return char(
-    h[b0]!, h[b0 + 1]!, h[b1]!, h[b1 + 1]!, h[b2]!, h[b2 + 1]!, h[b3]!, h[b3 + 1]!, DASH,
-    h[b4]!, h[b4 + 1]!, h[b5]!, h[b5 + 1]!, DASH,
-    h[b6]!, h[b6 + 1]!, h[b7]!, h[b7 + 1]!, DASH,
-    h[b8]!, h[b8 + 1]!, h[b9]!, h[b9 + 1]!, DASH,
-    h[b10]!, h[b10 + 1]!, h[b11]!, h[b11 + 1]!, h[b12]!, h[b12 + 1]!,
-    h[b13]!, h[b13 + 1]!, h[b14]!, h[b14 + 1]!, h[b15]!, h[b15 + 1]!,
-  );
+  if (next === BATCH) formatBatch();
+  const start = LENGTH * next++;
+  return batch.slice(start, start + LENGTH);
 }
