@@ -383,8 +383,12 @@ export class HttpConsumer extends TransportConsumer<HttpConsumerAddress> {
     );
   }
 
-  /** Decodes and accepts (validates) a body: the message, or the answer to its failure. Both paths share it. */
-  async #accept(body: Buffer): Promise<AnyMessage | Answer> {
+  /**
+   * Decodes and accepts (validates) a body: the message, or the answer to its failure. Both paths
+   * share it. Not `async`: an undecodable body is answered at once, and an accepted one costs the
+   * receiver's promise and one `catch`, not an async function's promise and turns as well.
+   */
+  #accept(body: Buffer): Answer | Promise<AnyMessage | Answer> {
     const receiver = this.receiver;
     let decoded: AnyMessage;
     try {
@@ -392,11 +396,7 @@ export class HttpConsumer extends TransportConsumer<HttpConsumerAddress> {
     } catch (error) {
       return this.#answer(receiver.failed(error));
     }
-    try {
-      return await receiver.accept(decoded);
-    } catch (error) {
-      return this.#answer(receiver.failed(error, decoded));
-    }
+    return receiver.accept(decoded).catch((error: unknown) => this.#answer(receiver.failed(error, decoded)));
   }
 
   /** The receive pipeline, with de-duplication by message id between accepting and dispatching. */

@@ -138,6 +138,9 @@ export class MessageReceiver {
         ]),
       );
     }
+    // A definition without a schema (routed for its name and kind only) has nothing to validate:
+    // skip `validateMessage`, an async function, and the promise and turns it costs per message.
+    if (definition.schema === undefined) return Promise.resolve(this.#mark(decoded));
     return validateMessage(definition, decoded).then(this.#markValid);
   }
 
