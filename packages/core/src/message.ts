@@ -79,7 +79,7 @@ let freezing = globalThis.process?.env?.NODE_ENV !== 'production';
  *
  * @default frozen unless `process.env.NODE_ENV` is `"production"` when `@switchyard/core` loads. A
  * frozen message makes a handler that writes to it throw (`TypeError` in strict mode), which is
- * what development and tests want; `Object.freeze` costs about a fifth of creating and dispatching
+ * what development and tests want; `Object.freeze` costs 10–14% of the time to create and dispatch
  * a message in process, which production need not pay: the fields are `readonly` for TypeScript
  * either way. Messages created before a change keep the state they were created with; the shared
  * empty metadata object stays frozen always.
