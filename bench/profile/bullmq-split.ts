@@ -8,20 +8,15 @@
  */
 import { randomUUID } from 'node:crypto';
 import { BullMQConsumer, BullMQProducer } from '@switchyard/bullmq';
-import { type Job, type JobsOptions, Queue, Worker } from 'bullmq';
+import { type Job, Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
+import { JOB_OPTIONS } from '../lib/bullmq-job-options.ts';
 import { median, untilCount } from '../lib/measure.ts';
 import { deleteKeys, REDIS_URL } from '../lib/redis.ts';
 import { Ping, receivingBuses, sendingBuses } from '../lib/transport-fixtures.ts';
 
 const ROUNDS = Number(process.argv[2] ?? 6);
 const OPS = 4_000;
-const JOB_OPTIONS = {
-  attempts: 3,
-  backoff: { type: 'exponential', delay: 1_000 },
-  removeOnComplete: { age: 3_600, count: 10_000 },
-  removeOnFail: false,
-} satisfies JobsOptions;
 const admin = new Redis(REDIS_URL);
 async function redisCpu(): Promise<number> {
   const info = await admin.info('cpu');

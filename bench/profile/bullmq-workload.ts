@@ -35,9 +35,10 @@ import { loadavg } from 'node:os';
 import * as current from '@switchyard/bullmq';
 import { type Job, type JobsOptions, Queue, QueueEvents, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
+import { JOB_OPTIONS } from '../lib/bullmq-job-options.ts';
 import { untilCount } from '../lib/measure.ts';
 import { REDIS_URL } from '../lib/redis.ts';
-import { Add, Ping, receivingBuses, sendingBuses } from '../lib/transport-fixtures.ts';
+import { Add, Ping, rawEnvelope, receivingBuses, sendingBuses } from '../lib/transport-fixtures.ts';
 
 type Lib = Pick<typeof current, 'BullMQConsumer' | 'BullMQProducer'>;
 const [mode = 'sy-commands', roundsArg = '5', ...variants] = process.argv.slice(2);
@@ -47,12 +48,6 @@ const COMMAND_OPS = 4_000;
 const QUERY_OPS = Number(process.env.QUERY_OPS ?? 20_000);
 const IN_FLIGHT = 100;
 const CONCURRENCY = 50;
-const JOB_OPTIONS = {
-  attempts: 3,
-  backoff: { type: 'exponential', delay: 1_000 },
-  removeOnComplete: { age: 3_600, count: 10_000 },
-  removeOnFail: false,
-} satisfies JobsOptions;
 const prefixes: string[] = [];
 let prefix = '';
 function newPrefix(): string {
@@ -139,17 +134,7 @@ async function rawCommands(knobs = ''): Promise<Side> {
         Array.from({ length: COMMAND_OPS }, (_, n) => {
           const id = randomUUID();
           const data = knobs.includes('D')
-            ? {
-                envelope: JSON.stringify({
-                  v: 1,
-                  id,
-                  kind: 'command',
-                  name: Ping.name,
-                  payload: { n },
-                  metadata: {},
-                  createdAt: new Date().toISOString(),
-                }),
-              }
+            ? { envelope: rawEnvelope('command', Ping.name, { n }, id) }
             : { n };
           return queue.add(
             Ping.name,

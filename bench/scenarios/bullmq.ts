@@ -21,22 +21,17 @@
 import { randomUUID } from 'node:crypto';
 import { BullMQConsumer, BullMQProducer, TopicPublisher, TopicSubscriber } from '@switchyard/bullmq';
 import { defineEvent, EventBus, EventRouter } from '@switchyard/core';
-import { type Job, type JobsOptions, Queue, QueueEvents, Worker } from 'bullmq';
+import { type Job, Queue, QueueEvents, Worker } from 'bullmq';
+import { JOB_OPTIONS } from '../lib/bullmq-job-options.ts';
 import { compareLatency, compareThroughput, untilCount } from '../lib/measure.ts';
 import { deleteKeys, REDIS_URL, redisUnavailable } from '../lib/redis.ts';
-import { Add, Ping, receivingBuses, sendingBuses } from '../lib/transport-fixtures.ts';
+import { Add, Ping, rawEnvelope, receivingBuses, sendingBuses } from '../lib/transport-fixtures.ts';
 import type { BenchResult, BenchScenario } from '../lib/types.ts';
 
 const COMMAND_OPS = 4_000;
 const QUERY_OPS = 20_000;
 const IN_FLIGHT = 100;
 const CONCURRENCY = 50;
-const JOB_OPTIONS = {
-  attempts: 3,
-  backoff: { type: 'exponential', delay: 1_000 },
-  removeOnComplete: { age: 3_600, count: 10_000 },
-  removeOnFail: false,
-} satisfies JobsOptions;
 
 async function commands(): Promise<BenchResult[]> {
   const syPrefix = `sy-bench-${randomUUID().slice(0, 8)}`;
@@ -124,15 +119,7 @@ async function commands(): Promise<BenchResult[]> {
           await Promise.all(
             Array.from({ length: ops }, (_, n) => {
               const id = randomUUID();
-              const envelope = JSON.stringify({
-                v: 1,
-                id,
-                kind: 'command',
-                name: Ping.name,
-                payload: { n },
-                metadata: {},
-                createdAt: new Date().toISOString(),
-              });
+              const envelope = rawEnvelope('command', Ping.name, { n }, id);
               return queue.add(Ping.name, { envelope }, { ...JOB_OPTIONS, jobId: id });
             }),
           );
