@@ -134,16 +134,26 @@ export class PostgresTopicSubscriber extends PostgresConsumer {
   protected override async prepare(pool: pg.Pool): Promise<void> {
     const db = boundedQueries(pool, this.#timeoutMs, 'PostgresTopicSubscriber could not subscribe');
     await requireMigrated(db, this.#schema, TOPIC_VERSION, 'PostgresTopicSubscriber');
-    await db.query(topicSql(this.#schema).subscribe, [
-      this.#topic,
-      this.#group,
-      this.queueName,
-      this.#events,
-      likePatterns(this.#events),
-      this.#attempts,
-      this.#backoff.type,
-      this.#backoff.delay,
-    ]);
+    const subscribe = () =>
+      db.query(topicSql(this.#schema).subscribe, [
+        this.#topic,
+        this.#group,
+        this.queueName,
+        this.#events,
+        likePatterns(this.#events),
+        this.#attempts,
+        this.#backoff.type,
+        this.#backoff.delay,
+      ]);
+    try {
+      await subscribe();
+    } catch (error) {
+      // Subscribers of a new group starting at once: `ON CONFLICT` arbitrates on (topic, group)
+      // only, so the insert that loses the race fails on the queue's unique index instead. The
+      // winner's row is committed by then, and a second try takes the update path.
+      if (!isUniqueViolation(error)) throw error;
+      await subscribe();
+    }
   }
 
   protected override wants(name: string): boolean {
@@ -180,4 +190,16 @@ export async function unsubscribeTopicGroup(
     options.group,
   ]);
   return { subscriptions: result.rows[0]?.subscriptions ?? 0, messages: result.rows[0]?.messages ?? 0 };
+}
+
+/** PostgreSQL's `unique_violation` (SQLSTATE 23505), thrown as is or as the cause of a `TransportError`. */
+function isUniqueViolation(error: unknown): boolean {
+  const sqlState = (value: unknown): unknown =>
+    typeof value === 'object' && value !== null ? (value as { code?: unknown }).code : undefined;
+  return (
+    sqlState(error) === '23505' ||
+    sqlState(
+      typeof error === 'object' && error !== null ? (error as { cause?: unknown }).cause : undefined,
+    ) === '23505'
+  );
 }

@@ -139,6 +139,31 @@ const publishAll = (producer: PostgresTopicPublisher, count: number, first = 0) 
   Promise.all(Array.from({ length: count }, (_, i) => producer.produce(Happened.create({ n: first + i }))));
 
 describe('PostgreSQL topics', () => {
+  it('subscribers of a new group that start at the same moment all start (the subscription is created once)', async () => {
+    // The race is timing-bound: without the retry, 25 rounds of 8 hit it in about two runs of three.
+    for (let round = 0; round < 25; round++) {
+      const topic = newTopic();
+      const group = `together-${topic}`;
+      const subscribers = Array.from({ length: 8 }, (_, i) => subscriber(topic, group, { label: `s${i}` }));
+      await Promise.all(subscribers.map(({ sub }) => sub.start()));
+      const rows = await pool.query<{ n: number }>(
+        `SELECT count(*)::integer AS n FROM "${schema}".topic_subscriptions WHERE topic = $1 AND group_name = $2`,
+        [topic, group],
+      );
+      expect(rows.rows[0]?.n).toBe(1);
+      const producer = publisher(topic);
+      await producer.produce(Happened.create({ n: round }));
+      await waitFor(
+        () => subscribers.reduce((sum, { received }) => sum + received.length, 0) === 1,
+        10_000,
+        'the event, once',
+      );
+      for (const { errors } of subscribers) expect(errors).toEqual([]);
+      // Each round's connections go now, not after the test (PostgreSQL's connection limit).
+      await Promise.all([producer.close(), ...subscribers.map(({ sub }) => sub.close())]);
+    }
+  });
+
   it('three groups × 2,000 events: each group gets every event once; two groups have two competing subscribers (one group in two processes)', {
     timeout: 120_000,
   }, async () => {
