@@ -194,12 +194,9 @@ export async function unsubscribeTopicGroup(
 
 /** PostgreSQL's `unique_violation` (SQLSTATE 23505), thrown as is or as the cause of a `TransportError`. */
 function isUniqueViolation(error: unknown): boolean {
-  const sqlState = (value: unknown): unknown =>
-    typeof value === 'object' && value !== null ? (value as { code?: unknown }).code : undefined;
-  return (
-    sqlState(error) === '23505' ||
-    sqlState(
-      typeof error === 'object' && error !== null ? (error as { cause?: unknown }).cause : undefined,
-    ) === '23505'
-  );
+  const { code, cause } = (typeof error === 'object' && error !== null ? error : {}) as {
+    code?: unknown;
+    cause?: unknown;
+  };
+  return code === '23505' || (cause !== error && cause !== undefined && isUniqueViolation(cause));
 }
