@@ -129,18 +129,16 @@ export class MessageReceiver {
    */
   accept(decoded: AnyMessage): Promise<AnyMessage> {
     const definition = this.#definitionOf(decoded);
-    // No schema to run: no reason to go through an async function and its extra promise hops.
-    if (definition === undefined) return Promise.resolve(this.#mark(decoded));
-    if (definition.kind !== decoded.kind) {
+    if (definition !== undefined && definition.kind !== decoded.kind) {
       return Promise.reject(
         new ValidationError(decoded.name, [
           { message: `"${decoded.name}" is a ${definition.kind}, but arrived as a ${decoded.kind}` },
         ]),
       );
     }
-    // A definition without a schema (routed for its name and kind only) has nothing to validate:
-    // skip `validateMessage`, an async function, and the promise and turns it costs per message.
-    if (definition.schema === undefined) return Promise.resolve(this.#mark(decoded));
+    // No definition, or one without a schema (routed for its name and kind only): nothing to run,
+    // so no `validateMessage` — an async function — and none of the promise turns it costs.
+    if (definition?.schema === undefined) return Promise.resolve(this.#mark(decoded));
     return validateMessage(definition, decoded).then(this.#markValid);
   }
 
