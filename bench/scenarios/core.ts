@@ -170,6 +170,10 @@ export const scenario: BenchScenario = {
     };
     const command = sequential((n) => sy.commandBus.dispatch(Register.create({ n })));
     const query = sequential((n) => sy.queryBus.dispatch(Double.create({ n })));
+    const nestCommandWithId = {
+      name: '@nestjs/cqrs, command with UUID + Date',
+      run: sequential((n) => ns.commandBus.execute(new NestRegisterWithId(n))),
+    };
     const event = sequential((n) => sy.eventBus.dispatch(Registered.create({ n })));
     rows.push(
       await compareThroughput({
@@ -185,10 +189,7 @@ export const scenario: BenchScenario = {
         name: 'core: command dispatch incl. creating the message, router → async handler',
         ops: OPS,
         subject: { name: 'switchyard', run: command },
-        baseline: {
-          name: '@nestjs/cqrs, command with UUID + Date',
-          run: sequential((n) => ns.commandBus.execute(new NestRegisterWithId(n))),
-        },
+        baseline: nestCommandWithId,
       }),
       await compareThroughput({
         name: 'core: command dispatch incl. creating the message, router → async handler',
@@ -294,10 +295,7 @@ export const scenario: BenchScenario = {
         name: 'core: command dispatch incl. creating the message, messages frozen (outside production)',
         ops: OPS,
         subject: { name: 'switchyard', run: command },
-        baseline: {
-          name: '@nestjs/cqrs, command with UUID + Date',
-          run: sequential((n) => ns.commandBus.execute(new NestRegisterWithId(n))),
-        },
+        baseline: nestCommandWithId,
       }),
     );
     freezeMessages(wasFrozen);
