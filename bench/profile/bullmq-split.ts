@@ -23,13 +23,35 @@ async function redisCpu(): Promise<number> {
   const field = (name: string) => Number(new RegExp(`${name}:([0-9.]+)`).exec(info)?.[1] ?? 0);
   return (field('used_cpu_user') + field('used_cpu_sys')) * 1e6;
 }
-async function measure(work: () => Promise<void>): Promise<[number, number, number]> {
+/** Calls and µs of each Redis command (INFO commandstats; a script's inner commands count too). */
+async function commandStats(): Promise<Map<string, { calls: number; usec: number }>> {
+  const stats = new Map<string, { calls: number; usec: number }>();
+  for (const line of (await admin.info('commandstats')).split('\n')) {
+    const match = /^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/.exec(line);
+    if (match !== null) stats.set(match[1]!, { calls: Number(match[2]), usec: Number(match[3]) });
+  }
+  return stats;
+}
+/** Per phase, the Redis commands of its last round: calls and µs per job. */
+const perJob = new Map<string, string>();
+async function measure(work: () => Promise<void>, phase?: string): Promise<[number, number, number]> {
+  const stats0 = phase === undefined ? undefined : await commandStats();
   const cpu0 = process.cpuUsage();
   const redis0 = await redisCpu();
   const t0 = process.hrtime.bigint();
   await work();
   const us = Number(process.hrtime.bigint() - t0) / 1e3;
   const cpu = process.cpuUsage(cpu0);
+  if (phase !== undefined) {
+    const rows: string[] = [];
+    for (const [name, after] of await commandStats()) {
+      const before = stats0!.get(name) ?? { calls: 0, usec: 0 };
+      const calls = (after.calls - before.calls) / OPS;
+      if (calls >= 0.01)
+        rows.push(`${name} ${calls.toFixed(2)}× ${((after.usec - before.usec) / OPS).toFixed(1)} µs`);
+    }
+    perJob.set(phase, rows.join(', '));
+  }
   return [OPS / (us / 1e6), (cpu.user + cpu.system) / OPS, ((await redisCpu()) - redis0) / OPS];
 }
 
@@ -78,20 +100,20 @@ for (let round = 0; round < ROUNDS + 1; round++) {
   await worker.pause();
   const syAdd = await measure(async () => {
     await Promise.all(Array.from({ length: OPS }, (_, n) => commandBus.dispatch(Ping.create({ n }))));
-  });
+  }, 'sy add');
   const rawAdd = await measure(async () => {
     await Promise.all(Array.from({ length: OPS }, (_, n) => queue.add(Ping.name, { n }, JOB_OPTIONS)));
-  });
+  }, 'raw add');
   const sy0 = receiver.handled();
   const syConsume = await measure(async () => {
     consumer.worker.resume();
     await untilCount(receiver.handled, sy0 + OPS);
-  });
+  }, 'sy consume');
   const raw0 = rawHandled;
   const rawConsume = await measure(async () => {
     worker.resume();
     await untilCount(() => rawHandled, raw0 + OPS);
-  });
+  }, 'raw consume');
   if (round === 0) continue; // warm-up
   results['sy add']!.push(syAdd);
   results['raw add']!.push(rawAdd);
@@ -104,6 +126,7 @@ for (const [name, rows] of Object.entries(results)) {
     `${name.padEnd(12)} ops/s ${Math.round(col(0))}  node CPU ${col(1).toFixed(1)} µs/job  redis CPU ${col(2).toFixed(1)} µs/job`,
   );
 }
+for (const [phase, rows] of perJob) console.log(`${phase}: ${rows}`);
 await producer.close();
 await consumer.close();
 await worker.close();
