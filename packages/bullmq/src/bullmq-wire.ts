@@ -95,14 +95,28 @@ export class BullMQWire implements ProducerWire<BullMQAddress> {
     const { queue: given, prefix, sendTimeoutMs = 5_000 } = this.#options;
     const connection = (given?.opts.connection as RedisConnection | undefined) ??
       this.#options.connection ?? { host: '127.0.0.1', port: 6379 };
+    const onError = (error: Error): void => channel.report(error, 'connection');
     const redis = given ? undefined : openRedis(connection, FAIL_FAST);
+    if (redis !== undefined) {
+      // Ready before BullMQ sees the client: BullMQ 6.7 takes a Cluster in status "connect" (slots
+      // not loaded yet) for ready and sends INFO at once, which a client without an offline queue
+      // refuses ("Cluster isn't ready and enableOfflineQueue options is false").
+      redis.client.on('error', onError); // the queue reports them once it exists
+      try {
+        await whenReady(redis.client, sendTimeoutMs); // fails fast when refused
+      } catch (cause) {
+        await closeRedis(redis);
+        throw unreachable(this.#options.queueName!, cause);
+      } finally {
+        redis.client.off('error', onError);
+      }
+    }
     const queue =
       given ??
       new Queue(this.#options.queueName!, {
         connection: redis!.client,
         ...(prefix === undefined ? {} : { prefix }),
       });
-    const onError = (error: Error): void => channel.report(error, 'connection');
     queue.on('error', onError);
     const address = { queueName: queue.name, prefix: queue.opts.prefix ?? 'bull' };
     const replies = new ReplySubscriber(`${address.prefix}:${queue.name}:replies:${randomUUID()}`);
@@ -110,15 +124,11 @@ export class BullMQWire implements ProducerWire<BullMQAddress> {
     const adder = new BulkAdder(queue, this.#options.maxBatchSize ?? 100, sendTimeoutMs, own);
     const opened: Opened = { queue, redis, replies, adder, channel, onError };
     try {
-      if (redis !== undefined) await whenReady(redis.client, sendTimeoutMs); // fails fast when refused
       await within(queue.waitUntilReady(), sendTimeoutMs, 'Redis did not become ready');
       await replies.open(connection, channel, sendTimeoutMs);
     } catch (cause) {
       await this.#release(opened);
-      const reason = errorMessage(cause);
-      throw new TransportError(`BullMQProducer could not reach Redis for queue "${queue.name}": ${reason}`, {
-        cause,
-      });
+      throw unreachable(queue.name, cause);
     }
     this.#opened = opened;
     return address;
@@ -171,6 +181,14 @@ export class BullMQWire implements ProducerWire<BullMQAddress> {
     queue.off('error', onError);
     await closeRedis(redis);
   }
+}
+
+/** Why `open()` failed: Redis could not be reached for `queueName`. */
+function unreachable(queueName: string, cause: unknown): TransportError {
+  const reason = errorMessage(cause);
+  return new TransportError(`BullMQProducer could not reach Redis for queue "${queueName}": ${reason}`, {
+    cause,
+  });
 }
 
 /** A dispatch's delivery options as BullMQ job options: `delay`, `priority`, `deduplication`. */

@@ -5,6 +5,8 @@
  * in .ci/run; `REDIS_CLUSTER_NODES` points elsewhere). Skipped, saying why, when no cluster answers —
  * except under CI, where a missing cluster fails.
  */
+
+import { once } from 'node:events';
 import { describeTransportConformance, expectFailure, rejectionOf } from '@switchyard/conformance';
 import {
   CommandBus,
@@ -243,6 +245,26 @@ if (unavailable !== undefined) {
       expect(consumerErrors).toHaveLength(1);
       await deadLetters.purge();
       expect(await deadLetters.count()).toBe(0);
+    });
+
+    it('starts on a Cluster still between "connect" and "ready", and sends through it', async () => {
+      // BullMQ takes a Cluster in status "connect" for ready and sends INFO at once; on the
+      // producer's cluster (no offline queue) that failed: "Cluster isn't ready".
+      const { worker, queueName } = await clusterPair();
+      const cluster = clusterConnection('producer', { lazyConnect: true });
+      const producer = new BullMQProducer({ queueName, prefix, connection: cluster });
+      closers.push(
+        () => closeCluster(cluster),
+        () => producer.close(),
+      );
+      const connected = once(cluster, 'connect');
+      void cluster.connect().catch(() => undefined);
+      await connected;
+      expect(cluster.status).toBe('connect'); // the slots are not loaded yet
+      await producer.start();
+      const command = Record.create({ n: 1 });
+      await sendingBuses(producer).commandBus.dispatch(command);
+      await waitFor(() => worker.handled.get(command.id) === 1);
     });
 
     it('deleteClusterKeys removes a prefix from every master', async () => {
