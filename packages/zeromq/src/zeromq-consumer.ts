@@ -170,6 +170,11 @@ export class ZeroMQConsumer extends TransportConsumer<ZeroMQBoundEndpoints> {
   #commands: Inlet<Pull> | undefined;
   #queries: Inlet<Router> | undefined;
   #replies: SocketWriter | undefined;
+  /**
+   * The batch of queries being handled (the read loop takes one message at a time), or a settled
+   * one: closing waits for it before it closes the reply socket, so its last queries are answered.
+   */
+  #batch: Promise<void> = Promise.resolve();
   /** Queries being handled, by correlation id (each with the connection it came on). */
   readonly #running = new Map<string, RunningQuery>();
 
@@ -319,6 +324,10 @@ export class ZeroMQConsumer extends TransportConsumer<ZeroMQBoundEndpoints> {
     if (commands !== undefined && commandsUnread) await refuseUnread(commands.socket, this.#refuseCommand);
     if (queries !== undefined && queriesUnread) await refuseUnread(queries.socket, this.#refuseQuery);
     this.wakeSlotWaiters();
+    // A batch waiting for a slot (woken just now) or between slices answers the rest of its queries
+    // now that the consumer is closing; they must reach the reply socket before it closes. (A
+    // failure is the read loop's to report.)
+    await this.#batch.then(undefined, () => undefined);
     await this.#replies?.close(this.#tuning.linger);
     commands?.socket.close();
     queries?.socket.close();
@@ -374,7 +383,8 @@ export class ZeroMQConsumer extends TransportConsumer<ZeroMQBoundEndpoints> {
       this.#reportFailed(error);
       return undefined;
     }
-    return this.#onBatch(frames[0]!, entries);
+    this.#batch = this.#onBatch(frames[0]!, entries);
+    return this.#batch;
   };
 
   /**

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Dealer, Router } from 'zeromq';
 import { BATCH_V1, isBatch, joinBatch, readBatch } from '../src/batch-frames.ts';
 import { ZeroMQConsumer, ZeroMQProducer } from '../src/index.ts';
-import { Slow, sendingSide, waitFor } from './helpers.ts';
+import { receivingSide, Slow, sendingSide, waitFor } from './helpers.ts';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -156,6 +156,49 @@ describe('zeromq batches', () => {
     await waitFor(() => errors.length === 1);
     expect(String((errors[0] as Error).message)).toMatch(/Unsupported ZeroMQ batch version "2/);
     expect(answered).not.toContain('future');
+  });
+
+  it('answers every query of a batch it is still handling at close before its reply socket closes', async () => {
+    // Concurrency 2 and slow handlers: the batch waits for free slots when close cuts it off.
+    const errors: { error: unknown; stage: string }[] = [];
+    const { queries, queryBus } = receivingSide();
+    const consumer = new ZeroMQConsumer({
+      queryEndpoint: 'tcp://127.0.0.1:0',
+      queryBus,
+      concurrency: 2,
+      closeTimeoutMs: 50,
+      onError: (error, context) => errors.push({ error, stage: context.stage }),
+    });
+    const closed = { done: false };
+    cleanups.push(async () => {
+      if (!closed.done) await consumer.close();
+    });
+    const { queries: endpoints } = await consumer.start();
+    const dealer = new Dealer({ linger: 0, receiveTimeout: 5_000 });
+    cleanups.push(() => dealer.close());
+    dealer.connect(endpoints[0]!);
+    const made = Array.from({ length: 40 }, (_, n) => Slow.create({ delayMs: 2_000, tag: `c${n}` }));
+    await dealer.send(
+      joinBatch(
+        made.map((query) => [query.id, codec.encode(query)]),
+        false,
+      ),
+    );
+    await waitFor(() => queries.length === 2);
+    await consumer.close();
+    closed.done = true;
+    const codes = new Map<string, unknown>();
+    while (codes.size < made.length) {
+      const frames = await dealer.receive(); // rejects after 5 s if a reply never comes
+      const entries = isBatch(frames, 0) ? readBatch(frames[0]!) : [{ id: frames[0]!, data: frames[1]! }];
+      for (const { id, data } of entries) {
+        const reply = codec.decodeReply(data);
+        codes.set(id.toString(), reply.ok ? 'ok' : reply.error.code);
+      }
+    }
+    expect(new Set(codes.values())).toEqual(new Set(['SWITCHYARD_PRODUCER_CLOSED']));
+    expect(queries).toHaveLength(2); // the other 38 were refused, not run
+    expect(errors.filter(({ stage }) => stage === 'reply')).toEqual([]);
   });
 
   it('answers single queries with single replies (producers that never batch)', async () => {
