@@ -59,7 +59,7 @@ export class DeadLetters implements DeadLetterQueue<DeadLetter> {
 
   /** How many failed jobs there are. */
   async count(): Promise<number> {
-    return this.#jobs.queue.getFailedCount();
+    return (await this.#jobs.open()).getFailedCount();
   }
 
   /** Failed jobs, newest first, `limit` from `offset`. @param limit @default 100 */
@@ -121,7 +121,7 @@ export class DeadLetters implements DeadLetterQueue<DeadLetter> {
    * between the two reads has lost its `finishedOn`: it is no longer a dead letter.
    */
   async #failedJob(jobId: string): Promise<Job | undefined> {
-    const queue = this.#jobs.queue;
+    const queue = await this.#jobs.open();
     if ((await queue.getJobState(jobId)) !== 'failed') return undefined;
     const job = (await queue.getJob(jobId)) as Job | undefined;
     if (job === undefined || job === null || job.finishedOn === undefined) return undefined;

@@ -1,6 +1,11 @@
 import { ErrorReporter, type ErrorReportingOptions } from '@switchyard/core';
 import { type ConnectionOptions, type Job, type JobType, Queue } from 'bullmq';
-import { isRedisClient, type RedisConnection } from './redis-connection.ts';
+import { isRedisClient, type RedisConnection, whenReady } from './redis-connection.ts';
+
+/** How long {@link QueueJobs.open} waits for a connecting ioredis instance passed in. */
+const READY_TIMEOUT_MS = 5_000;
+/** ioredis statuses of a client making a connection attempt right now. */
+const CONNECTING = new Set(['wait', 'connecting', 'connect']);
 
 /** Where the jobs are: what `DeadLetters` and `WaitingJobs` are given. */
 export interface QueueJobsOptions extends ErrorReportingOptions {
@@ -28,19 +33,28 @@ export class QueueJobs {
   readonly #errors: ErrorReporter;
   #opened: Queue | undefined;
 
-  /** Connects nothing: the first use of {@link queue} does. */
+  /** Connects nothing: the first use of {@link open} does. */
   constructor(component: string, options: QueueJobsOptions) {
     this.#options = options;
     this.#errors = new ErrorReporter(component, 'bullmq', options);
   }
 
-  /** The queue: the one given, or one opened on first use. */
-  get queue(): Queue {
+  /**
+   * The queue: the one given, or one opened on first use. An ioredis instance passed in that is
+   * still connecting is waited for first (at most {@link READY_TIMEOUT_MS}): BullMQ 6.7 counts a
+   * `Cluster` in status `connect` (slots not loaded yet) as ready and sends its version check at
+   * once, which a cluster without an offline queue refuses.
+   */
+  async open(): Promise<Queue> {
     if (this.#opened !== undefined) return this.#opened;
     const options = this.#options;
     let queue = options.queue;
     if (queue === undefined) {
       const connection = options.connection ?? { host: '127.0.0.1', port: 6379 };
+      if (isRedisClient(connection) && CONNECTING.has(connection.status)) {
+        await whenReady(connection, READY_TIMEOUT_MS);
+      }
+      if (this.#opened !== undefined) return this.#opened; // another call opened it meanwhile
       queue = new Queue(options.queueName!, {
         connection: (isRedisClient(connection) || typeof connection !== 'string'
           ? connection
@@ -56,7 +70,7 @@ export class QueueJobs {
   /** The jobs in `types`, newest first, `limit` from `offset` (none when `limit` is not positive). */
   async page(types: JobType[], offset: number, limit: number): Promise<Job[]> {
     if (limit <= 0) return [];
-    const jobs = (await this.queue.getJobs(types, offset, offset + limit - 1, false)) as Job[];
+    const jobs = (await (await this.open()).getJobs(types, offset, offset + limit - 1, false)) as Job[];
     return jobs.filter((job) => job !== undefined && job !== null);
   }
 
@@ -64,7 +78,7 @@ export class QueueJobs {
   async cleanAll(state: CleanableState): Promise<number> {
     let removed = 0;
     for (;;) {
-      const ids = await this.queue.clean(0, 1_000, state);
+      const ids = await (await this.open()).clean(0, 1_000, state);
       removed += ids.length;
       if (ids.length === 0) return removed;
     }

@@ -31,8 +31,8 @@ export class WaitingJobs implements StoredMessages {
     this.#codec = options.codec ?? new JsonCodec();
   }
 
-  count(): Promise<number> {
-    return this.#jobs.queue.getJobCountByTypes(...WAITING);
+  async count(): Promise<number> {
+    return (await this.#jobs.open()).getJobCountByTypes(...WAITING);
   }
 
   async list(offset = 0, limit = 100): Promise<StoredMessage[]> {
@@ -62,7 +62,7 @@ export class WaitingJobs implements StoredMessages {
 
   /** The job of message `id` (or job id), if no worker took it. */
   async #waitingJob(id: string): Promise<Job | undefined> {
-    const queue = this.#jobs.queue;
+    const queue = await this.#jobs.open();
     for (const jobId of new Set([toJobId(id), id])) {
       const state = await queue.getJobState(jobId);
       if (state === 'waiting' || state === 'prioritized' || state === 'delayed') {

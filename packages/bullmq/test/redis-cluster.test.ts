@@ -267,6 +267,21 @@ if (unavailable !== undefined) {
       await waitFor(() => worker.handled.get(command.id) === 1);
     });
 
+    it('DeadLetters reads through a Cluster still between "connect" and "ready"', async () => {
+      const cluster = clusterConnection('producer', { lazyConnect: true });
+      const deadLetters = new DeadLetters({ queueName: `cluster-${++run}`, prefix, connection: cluster });
+      closers.push(
+        () => closeCluster(cluster),
+        () => deadLetters.close(),
+      );
+      const connected = once(cluster, 'connect');
+      void cluster.connect().catch(() => undefined);
+      await connected;
+      expect(cluster.status).toBe('connect');
+      expect(await deadLetters.count()).toBe(0);
+      expect(await deadLetters.list()).toEqual([]);
+    });
+
     it('deleteClusterKeys removes a prefix from every master', async () => {
       const scratch = hashTagPrefix('cluster-cleanup');
       const cluster = clusterConnection('plain');
