@@ -247,20 +247,30 @@ if (unavailable !== undefined) {
       expect(await deadLetters.count()).toBe(0);
     });
 
-    it('starts on a Cluster still between "connect" and "ready", and sends through it', async () => {
-      // BullMQ takes a Cluster in status "connect" for ready and sends INFO at once; on the
-      // producer's cluster (no offline queue) that failed: "Cluster isn't ready".
-      const { worker, queueName } = await clusterPair();
+    /**
+     * A producer-role cluster (no offline queue) caught at its `connect` event: connected, slots not
+     * loaded yet. BullMQ takes that status for ready and sends INFO at once, which such a cluster
+     * refuses ("Cluster isn't ready"); closed after the test, after what `use` made of it.
+     */
+    async function connectingCluster<T extends { close(): Promise<void> }>(use: (cluster: Cluster) => T) {
       const cluster = clusterConnection('producer', { lazyConnect: true });
-      const producer = new BullMQProducer({ queueName, prefix, connection: cluster });
+      const user = use(cluster);
       closers.push(
         () => closeCluster(cluster),
-        () => producer.close(),
+        () => user.close(),
       );
       const connected = once(cluster, 'connect');
       void cluster.connect().catch(() => undefined);
       await connected;
-      expect(cluster.status).toBe('connect'); // the slots are not loaded yet
+      expect(cluster.status).toBe('connect');
+      return user;
+    }
+
+    it('starts on a Cluster still between "connect" and "ready", and sends through it', async () => {
+      const { worker, queueName } = await clusterPair();
+      const producer = await connectingCluster(
+        (cluster) => new BullMQProducer({ queueName, prefix, connection: cluster }),
+      );
       await producer.start();
       const command = Record.create({ n: 1 });
       await sendingBuses(producer).commandBus.dispatch(command);
@@ -268,16 +278,9 @@ if (unavailable !== undefined) {
     });
 
     it('DeadLetters reads through a Cluster still between "connect" and "ready"', async () => {
-      const cluster = clusterConnection('producer', { lazyConnect: true });
-      const deadLetters = new DeadLetters({ queueName: `cluster-${++run}`, prefix, connection: cluster });
-      closers.push(
-        () => closeCluster(cluster),
-        () => deadLetters.close(),
+      const deadLetters = await connectingCluster(
+        (cluster) => new DeadLetters({ queueName: `cluster-${++run}`, prefix, connection: cluster }),
       );
-      const connected = once(cluster, 'connect');
-      void cluster.connect().catch(() => undefined);
-      await connected;
-      expect(cluster.status).toBe('connect');
       expect(await deadLetters.count()).toBe(0);
       expect(await deadLetters.list()).toEqual([]);
     });
