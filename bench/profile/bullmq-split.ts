@@ -7,13 +7,13 @@
  *   node --experimental-strip-types --conditions=switchyard-source bench/profile/bullmq-split.ts [rounds]
  */
 import { randomUUID } from 'node:crypto';
-import { BullMQConsumer, BullMQProducer } from '@switchyard/bullmq';
 import { type Job, Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { JOB_OPTIONS } from '../lib/bullmq-job-options.ts';
+import { BULLMQ_CONCURRENCY, switchyardBullMQPair } from '../lib/bullmq-switchyard-pair.ts';
 import { median, untilCount } from '../lib/measure.ts';
 import { deleteKeys, REDIS_URL } from '../lib/redis.ts';
-import { Ping, receivingBuses, sendingBuses } from '../lib/transport-fixtures.ts';
+import { Ping } from '../lib/transport-fixtures.ts';
 
 const ROUNDS = Number(process.argv[2] ?? 6);
 const OPS = 4_000;
@@ -57,21 +57,7 @@ async function measure(work: () => Promise<void>, phase?: string): Promise<[numb
 
 const syPrefix = `sy-split-${randomUUID().slice(0, 8)}`;
 const rawPrefix = `sy-split-raw-${randomUUID().slice(0, 8)}`;
-const receiver = receivingBuses();
-const consumer = new BullMQConsumer({
-  queueName: 'commands',
-  prefix: syPrefix,
-  connection: REDIS_URL,
-  concurrency: 50,
-  commandBus: receiver.commandBus,
-});
-const producer = new BullMQProducer({
-  queueName: 'commands',
-  prefix: syPrefix,
-  connection: REDIS_URL,
-  ...JOB_OPTIONS,
-});
-const { commandBus } = sendingBuses(producer);
+const { receiver, consumer, producer, commandBus } = switchyardBullMQPair('commands', syPrefix);
 let rawHandled = 0;
 const queue = new Queue('commands', { connection: { url: REDIS_URL }, prefix: rawPrefix });
 const worker = new Worker(
@@ -82,7 +68,7 @@ const worker = new Worker(
   {
     connection: { url: REDIS_URL, maxRetriesPerRequest: null },
     prefix: rawPrefix,
-    concurrency: 50,
+    concurrency: BULLMQ_CONCURRENCY,
     autorun: false,
   },
 );

@@ -36,18 +36,18 @@ import * as current from '@switchyard/bullmq';
 import { type Job, type JobsOptions, Queue, QueueEvents, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { JOB_OPTIONS } from '../lib/bullmq-job-options.ts';
+import { BULLMQ_CONCURRENCY, type BullMQLib, switchyardBullMQPair } from '../lib/bullmq-switchyard-pair.ts';
 import { untilCount } from '../lib/measure.ts';
 import { REDIS_URL } from '../lib/redis.ts';
-import { Add, Ping, rawEnvelope, receivingBuses, sendingBuses } from '../lib/transport-fixtures.ts';
+import { Add, Ping, rawEnvelope } from '../lib/transport-fixtures.ts';
 
-type Lib = Pick<typeof current, 'BullMQConsumer' | 'BullMQProducer'>;
 const [mode = 'sy-commands', roundsArg = '5', ...variants] = process.argv.slice(2);
 const ROUNDS = Number(roundsArg);
 const WARMUP = Number(process.env.WARMUP ?? 2);
 const COMMAND_OPS = 4_000;
 const QUERY_OPS = Number(process.env.QUERY_OPS ?? 20_000);
 const IN_FLIGHT = 100;
-const CONCURRENCY = 50;
+const CONCURRENCY = BULLMQ_CONCURRENCY;
 const prefixes: string[] = [];
 let prefix = '';
 function newPrefix(): string {
@@ -79,23 +79,8 @@ async function lanes(ops: number, once: () => Promise<void>): Promise<void> {
   await Promise.all(Array.from({ length: IN_FLIGHT }, lane));
 }
 
-async function syCommands({ BullMQConsumer, BullMQProducer }: Lib): Promise<Side> {
-  const prefix = newPrefix();
-  const receiver = receivingBuses();
-  const consumer = new BullMQConsumer({
-    queueName: 'commands',
-    prefix,
-    connection: REDIS_URL,
-    concurrency: CONCURRENCY,
-    commandBus: receiver.commandBus,
-  });
-  const producer = new BullMQProducer({
-    queueName: 'commands',
-    prefix,
-    connection: REDIS_URL,
-    ...JOB_OPTIONS,
-  });
-  const { commandBus } = sendingBuses(producer);
+async function syCommands(lib: BullMQLib): Promise<Side> {
+  const { receiver, consumer, producer, commandBus } = switchyardBullMQPair('commands', newPrefix(), lib);
   await Promise.all([consumer.start(), producer.start()]);
   return {
     ops: COMMAND_OPS,
@@ -152,23 +137,8 @@ async function rawCommands(knobs = ''): Promise<Side> {
   };
 }
 
-async function syQueries({ BullMQConsumer, BullMQProducer }: Lib): Promise<Side> {
-  const prefix = newPrefix();
-  const receiver = receivingBuses();
-  const consumer = new BullMQConsumer({
-    queueName: 'queries',
-    prefix,
-    connection: REDIS_URL,
-    concurrency: CONCURRENCY,
-    queryBus: receiver.queryBus,
-  });
-  const producer = new BullMQProducer({
-    queueName: 'queries',
-    prefix,
-    connection: REDIS_URL,
-    ...JOB_OPTIONS,
-  });
-  const { queryBus } = sendingBuses(producer);
+async function syQueries(lib: BullMQLib): Promise<Side> {
+  const { consumer, producer, queryBus } = switchyardBullMQPair('queries', newPrefix(), lib);
   await Promise.all([consumer.start(), producer.start()]);
   let n = 0;
   return {
@@ -286,7 +256,7 @@ async function rawWait(): Promise<Side> {
   };
 }
 
-const sides: Record<string, (lib: Lib) => Promise<Side>> = {
+const sides: Record<string, (lib: BullMQLib) => Promise<Side>> = {
   'sy-commands': syCommands,
   'raw-commands': () => rawCommands(),
   'sy-queries': syQueries,
@@ -345,7 +315,7 @@ if (variants.length > 0) {
   // A/B in one process: each variant (`current`, `raw` for the mode's raw counterpart, or a copy of
   // packages/bullmq/src under bench/profile/bullmq-variants/<name>) gets its own queue; rounds are
   // interleaved, the order rotating, so drift on this shared machine hits all alike.
-  const raw: Record<string, (lib: Lib) => Promise<Side>> = {
+  const raw: Record<string, (lib: BullMQLib) => Promise<Side>> = {
     'sy-commands': () => rawCommands(),
     'sy-queries': rawWait,
   };
@@ -357,7 +327,9 @@ if (variants.length > 0) {
     else if (variant.startsWith('rpc')) built.push(await rawRpc(variant.slice(3)));
     else {
       const lib =
-        variant === 'current' ? current : ((await import(`./bullmq-variants/${variant}/index.ts`)) as Lib);
+        variant === 'current'
+          ? current
+          : ((await import(`./bullmq-variants/${variant}/index.ts`)) as BullMQLib);
       built.push(await make(lib));
     }
   }

@@ -19,39 +19,26 @@
  * Both sides use the same job options (attempts, backoff, retention) and worker concurrency.
  */
 import { randomUUID } from 'node:crypto';
-import { BullMQConsumer, BullMQProducer, TopicPublisher, TopicSubscriber } from '@switchyard/bullmq';
+import { TopicPublisher, TopicSubscriber } from '@switchyard/bullmq';
 import { defineEvent, EventBus, EventRouter } from '@switchyard/core';
 import { type Job, Queue, QueueEvents, Worker } from 'bullmq';
 import { JOB_OPTIONS } from '../lib/bullmq-job-options.ts';
+import { BULLMQ_CONCURRENCY, switchyardBullMQPair } from '../lib/bullmq-switchyard-pair.ts';
 import { compareLatency, compareThroughput, untilCount } from '../lib/measure.ts';
 import { deleteKeys, REDIS_URL, redisUnavailable } from '../lib/redis.ts';
-import { Add, Ping, rawEnvelope, receivingBuses, sendingBuses } from '../lib/transport-fixtures.ts';
+import { Add, Ping, rawEnvelope } from '../lib/transport-fixtures.ts';
 import type { BenchResult, BenchScenario } from '../lib/types.ts';
 
 const COMMAND_OPS = 4_000;
 const QUERY_OPS = 20_000;
 const IN_FLIGHT = 100;
-const CONCURRENCY = 50;
+const CONCURRENCY = BULLMQ_CONCURRENCY;
 
 async function commands(): Promise<BenchResult[]> {
   const syPrefix = `sy-bench-${randomUUID().slice(0, 8)}`;
   const rawPrefix = `sy-bench-raw-${randomUUID().slice(0, 8)}`;
   // Switchyard
-  const receiver = receivingBuses();
-  const consumer = new BullMQConsumer({
-    queueName: 'commands',
-    prefix: syPrefix,
-    connection: REDIS_URL,
-    concurrency: CONCURRENCY,
-    commandBus: receiver.commandBus,
-  });
-  const producer = new BullMQProducer({
-    queueName: 'commands',
-    prefix: syPrefix,
-    connection: REDIS_URL,
-    ...JOB_OPTIONS,
-  });
-  const { commandBus: sendBus } = sendingBuses(producer);
+  const { receiver, consumer, producer, commandBus: sendBus } = switchyardBullMQPair('commands', syPrefix);
   // Raw BullMQ
   let rawHandled = 0;
   const connection = { url: REDIS_URL };
@@ -142,21 +129,7 @@ async function queries(): Promise<BenchResult[]> {
   const syPrefix = `sy-bench-${randomUUID().slice(0, 8)}`;
   const rawPrefix = `sy-bench-raw-${randomUUID().slice(0, 8)}`;
   // Switchyard
-  const receiver = receivingBuses();
-  const consumer = new BullMQConsumer({
-    queueName: 'queries',
-    prefix: syPrefix,
-    connection: REDIS_URL,
-    concurrency: CONCURRENCY,
-    queryBus: receiver.queryBus,
-  });
-  const producer = new BullMQProducer({
-    queueName: 'queries',
-    prefix: syPrefix,
-    connection: REDIS_URL,
-    ...JOB_OPTIONS,
-  });
-  const { queryBus: sendBus } = sendingBuses(producer);
+  const { consumer, producer, queryBus: sendBus } = switchyardBullMQPair('queries', syPrefix);
   // Raw BullMQ: the documented request/response pattern.
   const connection = { url: REDIS_URL };
   const queue = new Queue('queries', { connection, prefix: rawPrefix });
