@@ -1,11 +1,9 @@
 import { ErrorReporter, type ErrorReportingOptions } from '@switchyard/core';
 import { type ConnectionOptions, type Job, type JobType, Queue } from 'bullmq';
-import { isRedisClient, type RedisConnection, whenReady } from './redis-connection.ts';
+import { isConnecting, isRedisClient, type RedisConnection, whenReady } from './redis-connection.ts';
 
 /** How long {@link QueueJobs.open} waits for a connecting ioredis instance passed in. */
 const READY_TIMEOUT_MS = 5_000;
-/** ioredis statuses of a client making a connection attempt right now. */
-const CONNECTING = new Set(['wait', 'connecting', 'connect']);
 
 /** Where the jobs are: what `DeadLetters` and `WaitingJobs` are given. */
 export interface QueueJobsOptions extends ErrorReportingOptions {
@@ -51,7 +49,7 @@ export class QueueJobs {
     let queue = options.queue;
     if (queue === undefined) {
       const connection = options.connection ?? { host: '127.0.0.1', port: 6379 };
-      if (isRedisClient(connection) && CONNECTING.has(connection.status)) {
+      if (isRedisClient(connection) && isConnecting(connection)) {
         await whenReady(connection, READY_TIMEOUT_MS);
       }
       if (this.#opened !== undefined) return this.#opened; // another call opened it meanwhile

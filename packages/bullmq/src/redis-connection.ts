@@ -80,6 +80,12 @@ export async function closeRedis(opened: OpenedRedis | undefined, timeoutMs = 2_
   if (client.status !== 'end') client.disconnect();
 }
 
+/** True while `client` makes a connection attempt (or waits to make its first, `lazyConnect`). */
+export function isConnecting(client: Redis | Cluster): boolean {
+  const status = client.status;
+  return status === 'connecting' || status === 'connect' || status === 'wait';
+}
+
 /**
  * Waits until `client` is ready, at most `timeoutMs`. Rejects at once when it is neither ready nor
  * making a connection attempt right now (reconnecting after a loss, or closed): that is how the
@@ -88,9 +94,7 @@ export async function closeRedis(opened: OpenedRedis | undefined, timeoutMs = 2_
 export async function whenReady(client: Redis | Cluster, timeoutMs: number): Promise<void> {
   const status = client.status;
   if (status === 'ready') return;
-  if (status !== 'connecting' && status !== 'connect' && status !== 'wait') {
-    throw new Error(`Redis connection is ${status}`);
-  }
+  if (!isConnecting(client)) throw new Error(`Redis connection is ${status}`);
   const stop = new AbortController();
   const { signal } = stop;
   const closed = Promise.race([once(client, 'close', { signal }), once(client, 'end', { signal })]).then(
