@@ -9,16 +9,20 @@ export type BullMQLib = Pick<typeof bullmq, 'BullMQConsumer' | 'BullMQProducer'>
 /** Worker concurrency of every BullMQ row, Switchyard's consumer and the raw `Worker` alike. */
 export const BULLMQ_CONCURRENCY = 50;
 
+/** Messages per job of the rows that pack them (the producer's `messagesPerJob`): its `maxBatchSize`. */
+export const BULLMQ_PACK = 100;
+
 /**
  * Switchyard's side of the BullMQ rows, as the bench and its profile harnesses all build it: a
- * `BullMQConsumer` ({@link BULLMQ_CONCURRENCY}) and a `BullMQProducer` (the rows' job options) on
- * the queue `queueName` under `prefix`, the receiving buses that count and answer, and the sending
- * buses routed to the producer. Nothing is started.
+ * `BullMQConsumer` ({@link BULLMQ_CONCURRENCY}) and a `BullMQProducer` (the rows' job options,
+ * `messagesPerJob` — default 1) on the queue `queueName` under `prefix`, the receiving buses that
+ * count and answer, and the sending buses routed to the producer. Nothing is started.
  */
 export function switchyardBullMQPair(
   queueName: 'commands' | 'queries',
   prefix: string,
   lib: BullMQLib = bullmq,
+  messagesPerJob = 1,
 ) {
   const receiver = receivingBuses();
   const consumer = new lib.BullMQConsumer({
@@ -28,6 +32,12 @@ export function switchyardBullMQPair(
     concurrency: BULLMQ_CONCURRENCY,
     ...(queueName === 'commands' ? { commandBus: receiver.commandBus } : { queryBus: receiver.queryBus }),
   });
-  const producer = new lib.BullMQProducer({ queueName, prefix, connection: REDIS_URL, ...JOB_OPTIONS });
+  const producer = new lib.BullMQProducer({
+    queueName,
+    prefix,
+    connection: REDIS_URL,
+    messagesPerJob,
+    ...JOB_OPTIONS,
+  });
   return { receiver, consumer, producer, ...sendingBuses(producer) };
 }

@@ -10,6 +10,8 @@
  *   as data, parsed by the worker);
  * - queries end to end with 100 in flight: `queryBus.dispatch` (reply over pub/sub), against
  *   `Queue.add` + `job.waitUntilFinished(queueEvents)`.
+ * - both again with the producer's `messagesPerJob: 100` (the messages dispatched in one tick share
+ *   jobs), against the harder baseline of each.
  *
  * - durable fan-out to 3 subscriber groups (published → handled by all 3): `TopicPublisher` +
  *   one `TopicSubscriber` per group (a Redis stream, one consumer group each), against the way
@@ -19,11 +21,12 @@
  * Both sides use the same job options (attempts, backoff, retention) and worker concurrency.
  */
 import { randomUUID } from 'node:crypto';
+import * as switchyardBullMQ from '@switchyard/bullmq';
 import { TopicPublisher, TopicSubscriber } from '@switchyard/bullmq';
 import { defineEvent, EventBus, EventRouter } from '@switchyard/core';
 import { type Job, Queue, QueueEvents, Worker } from 'bullmq';
 import { JOB_OPTIONS } from '../lib/bullmq-job-options.ts';
-import { BULLMQ_CONCURRENCY, switchyardBullMQPair } from '../lib/bullmq-switchyard-pair.ts';
+import { BULLMQ_CONCURRENCY, BULLMQ_PACK, switchyardBullMQPair } from '../lib/bullmq-switchyard-pair.ts';
 import { compareLatency, compareThroughput, untilCount } from '../lib/measure.ts';
 import { deleteKeys, REDIS_URL, redisUnavailable } from '../lib/redis.ts';
 import { Add, Ping, rawEnvelope } from '../lib/transport-fixtures.ts';
@@ -39,6 +42,8 @@ async function commands(): Promise<BenchResult[]> {
   const rawPrefix = `sy-bench-raw-${randomUUID().slice(0, 8)}`;
   // Switchyard
   const { receiver, consumer, producer, commandBus: sendBus } = switchyardBullMQPair('commands', syPrefix);
+  const packedPrefix = `sy-bench-packed-${randomUUID().slice(0, 8)}`;
+  const packed = switchyardBullMQPair('commands', packedPrefix, switchyardBullMQ, BULLMQ_PACK);
   // Raw BullMQ
   let rawHandled = 0;
   const connection = { url: REDIS_URL };
@@ -57,7 +62,14 @@ async function commands(): Promise<BenchResult[]> {
       concurrency: CONCURRENCY,
     },
   );
-  await Promise.all([consumer.start(), producer.start(), worker.waitUntilReady(), queue.waitUntilReady()]);
+  await Promise.all([
+    consumer.start(),
+    producer.start(),
+    packed.consumer.start(),
+    packed.producer.start(),
+    worker.waitUntilReady(),
+    queue.waitUntilReady(),
+  ]);
   const subject = {
     name: 'switchyard BullMQProducer + BullMQConsumer',
     run: async (ops: number) => {
@@ -80,18 +92,34 @@ async function commands(): Promise<BenchResult[]> {
         },
       },
     });
+    const rawAllAtOnce = {
+      name: 'raw bullmq Queue.add all at once + Worker',
+      run: async (ops: number) => {
+        const target = rawHandled + ops;
+        await Promise.all(Array.from({ length: ops }, (_, n) => queue.add(Ping.name, { n }, JOB_OPTIONS)));
+        await untilCount(() => rawHandled, target);
+      },
+    };
     const allAtOnce = await compareThroughput({
       name: 'bullmq: commands end to end, raw adds all in flight',
       ops: COMMAND_OPS,
       subject,
-      baseline: {
-        name: 'raw bullmq Queue.add all at once + Worker',
-        run: async (ops) => {
-          const target = rawHandled + ops;
-          await Promise.all(Array.from({ length: ops }, (_, n) => queue.add(Ping.name, { n }, JOB_OPTIONS)));
-          await untilCount(() => rawHandled, target);
+      baseline: rawAllAtOnce,
+    });
+    const packedAllAtOnce = await compareThroughput({
+      name: `bullmq: commands end to end, messagesPerJob: ${BULLMQ_PACK}, raw adds all in flight`,
+      ops: COMMAND_OPS,
+      subject: {
+        name: `switchyard BullMQProducer (messagesPerJob: ${BULLMQ_PACK}) + BullMQConsumer`,
+        run: async (ops: number) => {
+          const target = packed.receiver.handled() + ops;
+          await Promise.all(
+            Array.from({ length: ops }, (_, n) => packed.commandBus.dispatch(Ping.create({ n }))),
+          );
+          await untilCount(packed.receiver.handled, target);
         },
       },
+      baseline: rawAllAtOnce,
     });
     // Like for like: the raw jobs carry what a Switchyard job carries — the message id as job id
     // (BullMQ then refuses a re-sent duplicate) and the JSON envelope as data, parsed by the worker.
@@ -114,10 +142,13 @@ async function commands(): Promise<BenchResult[]> {
         },
       },
     });
-    return [oneByOne, allAtOnce, likeForLike];
+    return [oneByOne, allAtOnce, likeForLike, packedAllAtOnce];
   } finally {
     await producer.close();
     await consumer.close();
+    await packed.producer.close();
+    await packed.consumer.close();
+    await deleteKeys(packedPrefix);
     await worker.close();
     await queue.close();
     await deleteKeys(syPrefix);
@@ -130,6 +161,8 @@ async function queries(): Promise<BenchResult[]> {
   const rawPrefix = `sy-bench-raw-${randomUUID().slice(0, 8)}`;
   // Switchyard
   const { consumer, producer, queryBus: sendBus } = switchyardBullMQPair('queries', syPrefix);
+  const packedPrefix = `sy-bench-packed-${randomUUID().slice(0, 8)}`;
+  const packed = switchyardBullMQPair('queries', packedPrefix, switchyardBullMQ, BULLMQ_PACK);
   // Raw BullMQ: the documented request/response pattern.
   const connection = { url: REDIS_URL };
   const queue = new Queue('queries', { connection, prefix: rawPrefix });
@@ -148,38 +181,53 @@ async function queries(): Promise<BenchResult[]> {
   await Promise.all([
     consumer.start(),
     producer.start(),
+    packed.consumer.start(),
+    packed.producer.start(),
     worker.waitUntilReady(),
     queue.waitUntilReady(),
     queueEvents.waitUntilReady(),
   ]);
   let n = 0;
+  const raw = {
+    name: 'raw bullmq Queue.add + waitUntilFinished',
+    once: async () => {
+      const value = ++n;
+      // Raw BullMQ keeps completed jobs so waitUntilFinished can read the result.
+      const job = await queue.add(Add.name, { n: value }, { ...JOB_OPTIONS, attempts: 1 });
+      if ((await job.waitUntilFinished(queueEvents, 30_000)) !== value * 2) throw new Error('wrong reply');
+    },
+  };
+  /** One query through a sending query bus, its reply checked. */
+  const queryThrough = (bus: typeof sendBus) => async () => {
+    const value = ++n;
+    if ((await bus.dispatch(Add.create({ a: value, b: value }))).sum !== value * 2)
+      throw new Error('wrong reply');
+  };
   try {
-    return await compareLatency({
+    const oneJobEach = await compareLatency({
       name: `bullmq: queries end to end, ${IN_FLIGHT} in flight`,
       concurrency: IN_FLIGHT,
       ops: QUERY_OPS,
-      subject: {
-        name: 'switchyard BullMQProducer (pub/sub replies)',
-        once: async () => {
-          const value = ++n;
-          if ((await sendBus.dispatch(Add.create({ a: value, b: value }))).sum !== value * 2)
-            throw new Error('wrong reply');
-        },
-      },
-      baseline: {
-        name: 'raw bullmq Queue.add + waitUntilFinished',
-        once: async () => {
-          const value = ++n;
-          // Raw BullMQ keeps completed jobs so waitUntilFinished can read the result.
-          const job = await queue.add(Add.name, { n: value }, { ...JOB_OPTIONS, attempts: 1 });
-          if ((await job.waitUntilFinished(queueEvents, 30_000)) !== value * 2)
-            throw new Error('wrong reply');
-        },
-      },
+      subject: { name: 'switchyard BullMQProducer (pub/sub replies)', once: queryThrough(sendBus) },
+      baseline: raw,
     });
+    const packedQueries = await compareLatency({
+      name: `bullmq: queries end to end, messagesPerJob: ${BULLMQ_PACK}, ${IN_FLIGHT} in flight`,
+      concurrency: IN_FLIGHT,
+      ops: QUERY_OPS,
+      subject: {
+        name: `switchyard BullMQProducer (messagesPerJob: ${BULLMQ_PACK}, pub/sub replies)`,
+        once: queryThrough(packed.queryBus),
+      },
+      baseline: raw,
+    });
+    return [...oneJobEach, ...packedQueries];
   } finally {
     await producer.close();
     await consumer.close();
+    await packed.producer.close();
+    await packed.consumer.close();
+    await deleteKeys(packedPrefix);
     await worker.close();
     await queueEvents.close();
     await queue.close();

@@ -1,12 +1,12 @@
 import { AbortedError, errorMessage, ProducerClosedError, TransportError } from '@switchyard/core';
-import type { JobsOptions, Queue } from 'bullmq';
+import type { Queue } from 'bullmq';
 import type { Cluster, Redis } from 'ioredis';
-import type { JobData } from './job-data.ts';
+import { type MessageJob, packJobs } from './pack-jobs.ts';
 import { whenReady } from './redis-connection.ts';
 
 /** One job to add, with the promise of its `add`. */
 interface Pending {
-  readonly job: { readonly name: string; readonly data: JobData; readonly opts: JobsOptions };
+  readonly job: MessageJob;
   /** Fires when the caller stopped waiting: the job is not sent. */
   readonly signal: AbortSignal | undefined;
   /** A query, whose deferred settled already when skipped: its `add` resolves rather than rejects. */
@@ -20,11 +20,13 @@ interface Pending {
  * `maxBatchSize` jobs each) — the producer's fast path. Each add resolves once Redis took its batch,
  * or rejects with `SWITCHYARD_TRANSPORT_ERROR` when it did not within `sendTimeoutMs` (connecting
  * included; while `connection`, the producer's own, is down, at once). A job whose caller stopped
- * waiting before its batch left is not sent.
+ * waiting before its batch left is not sent. With `messagesPerJob` above 1, the messages of a batch
+ * that may share a job go in packs ({@link packJobs}).
  */
 export class BulkAdder {
   readonly #queue: Queue;
   readonly #maxBatchSize: number;
+  readonly #messagesPerJob: number;
   readonly #sendTimeoutMs: number;
   readonly #connection: Redis | Cluster | undefined;
   #batch: Pending[] = [];
@@ -35,11 +37,13 @@ export class BulkAdder {
   constructor(
     queue: Queue,
     maxBatchSize: number,
+    messagesPerJob: number,
     sendTimeoutMs: number,
     connection: Redis | Cluster | undefined,
   ) {
     this.#queue = queue;
     this.#maxBatchSize = maxBatchSize;
+    this.#messagesPerJob = messagesPerJob;
     this.#sendTimeoutMs = sendTimeoutMs;
     this.#connection = connection;
   }
@@ -111,10 +115,10 @@ export class BulkAdder {
       });
       await this.#connecting;
     }
-    const live = batch.filter(isWanted);
-    if (live.length > 1) await this.#queue.addBulk(live.map((entry) => entry.job));
-    else if (live.length === 1)
-      await this.#queue.add(live[0]!.job.name, live[0]!.job.data, live[0]!.job.opts);
+    const live = batch.filter(isWanted).map((entry) => entry.job);
+    const jobs = this.#messagesPerJob > 1 ? packJobs(live, this.#messagesPerJob) : live;
+    if (jobs.length > 1) await this.#queue.addBulk(jobs);
+    else if (jobs.length === 1) await this.#queue.add(jobs[0]!.name, jobs[0]!.data, jobs[0]!.opts);
   }
 }
 

@@ -10,11 +10,12 @@ import {
   type TransportConsumerOptions,
   TransportError,
 } from '@switchyard/core';
-import { type ConnectionOptions, type Job, Worker } from 'bullmq';
+import { type ConnectionOptions, type Job, UnrecoverableError, Worker } from 'bullmq';
 import { Cluster, type Redis } from 'ioredis';
 import type { BullMQAddress } from './bullmq-address.ts';
-import { fromJobData, toReplyMessage } from './job-data.ts';
+import { fromJobData, movedDeadLetter, packOf, toReplyMessage } from './job-data.ts';
 import { fateError, jobFate } from './job-fate.ts';
+import { type FailedPackMessage, PackMover } from './pack-mover.ts';
 import {
   closeRedis,
   isRedisClient,
@@ -82,6 +83,8 @@ export class BullMQConsumer extends TransportConsumer<BullMQAddress> {
   readonly #options: BullMQConsumerOptions;
   #worker: Worker | undefined;
   #publisher: OpenedRedis | undefined;
+  /** Moves the failed messages of packs to jobs of their own. */
+  #mover: PackMover | undefined;
   /** Set at close: the worker's pause, resolved once every job it fetched has finished. */
   #idle: Promise<void> | undefined;
   /** True while the publisher's socket holds this tick's replies (see {@link #corkReplies}). */
@@ -154,6 +157,7 @@ export class BullMQConsumer extends TransportConsumer<BullMQAddress> {
     }
     this.#worker = worker;
     this.#publisher = publisher;
+    this.#mover = new PackMover(queueName, worker.opts.prefix ?? 'bull', publisher.client, this.errors);
     worker.run().catch((error: unknown) => this.errors.report(error, 'connection'));
     return { queueName, prefix: worker.opts.prefix ?? 'bull' };
   }
@@ -179,19 +183,57 @@ export class BullMQConsumer extends TransportConsumer<BullMQAddress> {
   /** Closes the worker — `force` abandons the jobs still running to the stalled check — and the publisher. */
   async #release(worker: Worker, publisher: OpenedRedis, force: boolean): Promise<void> {
     await worker.close(force).catch((error: unknown) => this.errors.report(error, 'close'));
+    await this.#mover?.close().catch((error: unknown) => this.errors.report(error, 'close'));
     await closeRedis(publisher);
   }
 
   /** The worker's processor: one job through the receive pipeline, counted in flight. */
-  readonly #process = (job: Job): Promise<void> => this.track(this.#receive(job));
+  readonly #process = (job: Job): Promise<void> => this.track(this.#receiveJob(job));
 
-  async #receive(job: Job): Promise<void> {
+  /** A job: its message, or a pack's messages; throws what tells BullMQ to retry or fail it. */
+  async #receiveJob(job: Job): Promise<void> {
+    const pack = packOf(job.data);
+    if (pack !== undefined) return this.#receivePack(job, pack);
+    const movedReason = movedDeadLetter(job.data);
+    // A dead letter moved out of a pack: reported when it was moved, kept without running again.
+    if (movedReason !== undefined) throw new UnrecoverableError(movedReason);
+    const failed = await this.#receive(job.data, job);
+    if (failed === undefined) return;
+    if (failed.fate === 'dead-letter')
+      reportDeadLetter({ message: failed.message, transport: 'bullmq', error: failed.error });
+    throw fateError(failed.fate, failed.error);
+  }
+
+  /**
+   * A pack's messages, one after another — `concurrency` stays the number of handlers running at
+   * once. The messages to retry or keep as dead letters then move to jobs of their own
+   * ({@link PackMover}) and the pack completes; if Redis does not take them, the pack fails and
+   * BullMQ runs all of it again (at least once).
+   */
+  async #receivePack(job: Job, pack: readonly unknown[]): Promise<void> {
+    const failed: FailedPackMessage[] = [];
+    for (const data of pack) {
+      const failure = await this.#receive(data, job);
+      if (failure !== undefined) failed.push({ data, ...failure });
+    }
+    if (failed.length === 0) return;
+    await this.#mover!.move(job, failed);
+    for (const { fate, message, error } of failed) {
+      if (fate === 'dead-letter') reportDeadLetter({ message, transport: 'bullmq', error });
+    }
+  }
+
+  /**
+   * One message through the receive pipeline, its reply published. Returns what must become of a
+   * failed message that does not simply complete (core's outcome table, {@link jobFate}).
+   */
+  async #receive(data: unknown, job: Job): Promise<Omit<FailedPackMessage, 'data'> | undefined> {
     let replyTo: string | undefined;
     let result: ReceiveResult;
     try {
-      const data = fromJobData(job.data);
-      replyTo = data.replyTo;
-      const { envelope } = data;
+      const read = fromJobData(data);
+      replyTo = read.replyTo;
+      const { envelope } = read;
       if ('data' in envelope) result = await this.handle(envelope.data, undefined, { job });
       else {
         result = await this.receiver.receiveObject(envelope.object);
@@ -203,11 +245,9 @@ export class BullMQConsumer extends TransportConsumer<BullMQAddress> {
     }
     const answered = replyTo !== undefined && result.reply !== undefined;
     if (answered) await this.#reply(replyTo!, result.reply!, job);
-    if (result.ok) return;
+    if (result.ok) return undefined;
     const fate = jobFate(result.outcome, job, answered);
-    if (fate === 'dead-letter')
-      reportDeadLetter({ message: result.message, transport: 'bullmq', error: result.error });
-    if (fate !== 'complete') throw fateError(fate, result.error);
+    return fate === 'complete' ? undefined : { fate, message: result.message, error: result.error };
   }
 
   async #reply(channel: string, reply: Reply, job: Job): Promise<void> {

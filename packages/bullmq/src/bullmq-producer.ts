@@ -49,8 +49,18 @@ export interface BullMQProducerOptions extends TransportProducerOptions {
    * @default 5_000
    */
   readonly sendTimeoutMs?: number | undefined;
-  /** Most jobs in one `addBulk`; a larger same-tick burst goes in several batches at once. @default 100 */
+  /** Most messages in one `addBulk`; a larger same-tick burst goes in several batches at once. @default 100 */
   readonly maxBatchSize?: number | undefined;
+  /**
+   * Most messages carried by one job. Above 1, the messages of a batch (dispatched in the same tick)
+   * without per-message delivery options share jobs — packs — so Redis runs BullMQ's scripts once
+   * per pack instead of once per message. The consumer handles a pack's messages one after another
+   * and moves a message that fails to a job of its own, which gets the usual retries (see the
+   * README, "Packing messages into jobs"). Packed messages are not de-duplicated by job id, and a
+   * packed query whose caller gave up still runs unless its deadline passed.
+   * @default 1 — one job per message
+   */
+  readonly messagesPerJob?: number | undefined;
 }
 
 /**

@@ -56,6 +56,8 @@ export class BullMQWire implements ProducerWire<BullMQAddress> {
   readonly #durableJob: JobsOptions;
   /** Queries: tried once (a second answer would reach nobody), removed once completed. */
   readonly #queryJob: JobsOptions;
+  /** Most messages per job: above 1, messages without delivery options of one batch share jobs. */
+  readonly #messagesPerJob: number;
   #opened: Opened | undefined;
 
   constructor(options: BullMQProducerOptions) {
@@ -72,6 +74,13 @@ export class BullMQWire implements ProducerWire<BullMQAddress> {
     }
     const attempts = checkOption('BullMQProducer', 'attempts', options.attempts, 3, 'whole');
     checkOption('BullMQProducer', 'maxBatchSize', options.maxBatchSize, 100, 'whole');
+    this.#messagesPerJob = checkOption(
+      'BullMQProducer',
+      'messagesPerJob',
+      options.messagesPerJob,
+      1,
+      'whole',
+    );
     checkOption('BullMQProducer', 'sendTimeoutMs', options.sendTimeoutMs, 5_000, 'positive');
     const delay = checkOption('BullMQProducer', 'delay', options.delay, 0, 'non-negative');
     this.#options = options;
@@ -121,7 +130,8 @@ export class BullMQWire implements ProducerWire<BullMQAddress> {
     const address = { queueName: queue.name, prefix: queue.opts.prefix ?? 'bull' };
     const replies = new ReplySubscriber(`${address.prefix}:${queue.name}:replies:${randomUUID()}`);
     const own = redis?.client ?? (isRedisClient(connection) ? connection : undefined);
-    const adder = new BulkAdder(queue, this.#options.maxBatchSize ?? 100, sendTimeoutMs, own);
+    const { maxBatchSize = 100 } = this.#options;
+    const adder = new BulkAdder(queue, maxBatchSize, this.#messagesPerJob, sendTimeoutMs, own);
     const opened: Opened = { queue, redis, replies, adder, channel, onError };
     try {
       await within(queue.waitUntilReady(), sendTimeoutMs, 'Redis did not become ready');
@@ -143,14 +153,16 @@ export class BullMQWire implements ProducerWire<BullMQAddress> {
         ),
       );
     }
+    const options = message.kind === 'query' ? this.#queryJob : this.#durableJob;
     const job = {
       name: message.name,
       data: toJobData(data, expectsReply ? replies.channelName : undefined),
       opts: {
-        ...(message.kind === 'query' ? this.#queryJob : this.#durableJob),
+        ...options,
         jobId: toJobId(message.id),
         ...(delivery === undefined ? undefined : jobDelivery(delivery)),
       },
+      packOptions: delivery === undefined && this.#messagesPerJob > 1 ? options : undefined,
     };
     return adder.add(job, signal, expectsReply);
   }

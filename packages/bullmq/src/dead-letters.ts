@@ -7,6 +7,7 @@ import {
 } from '@switchyard/core';
 import type { Job } from 'bullmq';
 import { decodeJob } from './decode-job.ts';
+import { type JobData, movedDeadLetter } from './job-data.ts';
 import { QueueJobs, type QueueJobsOptions } from './queue-jobs.ts';
 
 /**
@@ -80,7 +81,7 @@ export class DeadLetters implements DeadLetterQueue<DeadLetter> {
   async replay(jobId: string): Promise<boolean> {
     const job = await this.#failedJob(jobId);
     if (job === undefined) return false;
-    await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
+    await replayJob(job);
     return true;
   }
 
@@ -92,7 +93,7 @@ export class DeadLetters implements DeadLetterQueue<DeadLetter> {
       const page = await this.#jobs.page(['failed'], 0, Math.min(500, budget - replayed));
       if (page.length === 0) break;
       for (const job of page) {
-        await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
+        await replayJob(job);
         replayed++;
       }
     }
@@ -138,4 +139,16 @@ export class DeadLetters implements DeadLetterQueue<DeadLetter> {
       ...decodeJob(this.#codec, job.data),
     };
   }
+}
+
+/**
+ * Moves a failed job back to the queue with its attempts reset. A dead letter moved out of a pack
+ * first loses its `failedReason` mark, so that it is handled again rather than failed at once.
+ */
+async function replayJob(job: Job): Promise<void> {
+  if (movedDeadLetter(job.data) !== undefined) {
+    const { failedReason: _, ...data } = job.data as JobData;
+    await job.updateData(data);
+  }
+  await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
 }

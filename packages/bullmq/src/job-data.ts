@@ -14,6 +14,37 @@ export interface JobData {
   readonly encoding?: 'base64';
   /** For a query: the Redis pub/sub channel the consumer publishes the reply to. */
   readonly replyTo?: string;
+  /**
+   * Set by a consumer on a message it moved out of a pack as a dead letter (see {@link PackData}):
+   * the job fails at once with this reason and the message is not handled again. `DeadLetters`
+   * removes it when the job is replayed.
+   */
+  readonly failedReason?: string;
+}
+
+/**
+ * The data of a pack: a job that carries several messages (the producer's `messagesPerJob`), each
+ * as the {@link JobData} its own job would have had.
+ */
+export interface PackData {
+  readonly pack: readonly JobData[];
+}
+
+/** The name of a pack's job. */
+export const PACK_JOB_NAME = 'switchyard.pack';
+
+/** The messages of a pack's job data, or `undefined` when the data is not a pack. */
+export function packOf(data: unknown): readonly unknown[] | undefined {
+  if (typeof data !== 'object' || data === null) return undefined;
+  const pack = (data as { pack?: unknown }).pack;
+  return Array.isArray(pack) ? pack : undefined;
+}
+
+/** The reason a message moved out of a pack as a dead letter fails with, or `undefined`. */
+export function movedDeadLetter(data: unknown): string | undefined {
+  if (typeof data !== 'object' || data === null) return undefined;
+  const reason = (data as { failedReason?: unknown }).failedReason;
+  return typeof reason === 'string' ? reason : undefined;
 }
 
 /** Builds the job data for an encoded envelope. */
