@@ -1,12 +1,14 @@
 /**
  * Splits the "commands end to end" row into its two halves, each measured alone (Node CPU via
- * process.cpuUsage, Redis CPU via INFO cpu, per job): the producer adding 4,000 jobs at once (no
- * worker running) and the consumer draining 4,000 waiting jobs — Switchyard against raw BullMQ
- * (`Queue.add` all at once, a `Worker`). Rounds alternate sides.
+ * process.cpuUsage, Redis CPU via INFO cpu, per message): the producer adding 4,000 messages at once
+ * (no worker running) and the consumer draining them — Switchyard (its producer packing up to
+ * `messagesPerJob` messages per job, default 1) against raw BullMQ (`Queue.add` all at once, a
+ * `Worker`). Rounds alternate sides.
  *
- *   node --experimental-strip-types --conditions=switchyard-source bench/profile/bullmq-split.ts [rounds]
+ *   node --experimental-strip-types --conditions=switchyard-source bench/profile/bullmq-split.ts [rounds] [messagesPerJob]
  */
 import { randomUUID } from 'node:crypto';
+import * as switchyardBullMQ from '@switchyard/bullmq';
 import { type Job, Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { JOB_OPTIONS } from '../lib/bullmq-job-options.ts';
@@ -16,6 +18,7 @@ import { deleteKeys, REDIS_URL } from '../lib/redis.ts';
 import { Ping } from '../lib/transport-fixtures.ts';
 
 const ROUNDS = Number(process.argv[2] ?? 6);
+const MESSAGES_PER_JOB = Number(process.argv[3] ?? 1);
 const OPS = 4_000;
 const admin = new Redis(REDIS_URL);
 async function redisCpu(): Promise<number> {
@@ -32,7 +35,7 @@ async function commandStats(): Promise<Map<string, { calls: number; usec: number
   }
   return stats;
 }
-/** Per phase, the Redis commands of its last round: calls and µs per job. */
+/** Per phase, the Redis commands of its last round: calls and µs per message. */
 const perJob = new Map<string, string>();
 async function measure(work: () => Promise<void>, phase?: string): Promise<[number, number, number]> {
   const stats0 = phase === undefined ? undefined : await commandStats();
@@ -57,7 +60,12 @@ async function measure(work: () => Promise<void>, phase?: string): Promise<[numb
 
 const syPrefix = `sy-split-${randomUUID().slice(0, 8)}`;
 const rawPrefix = `sy-split-raw-${randomUUID().slice(0, 8)}`;
-const { receiver, consumer, producer, commandBus } = switchyardBullMQPair('commands', syPrefix);
+const { receiver, consumer, producer, commandBus } = switchyardBullMQPair(
+  'commands',
+  syPrefix,
+  switchyardBullMQ,
+  MESSAGES_PER_JOB,
+);
 let rawHandled = 0;
 const queue = new Queue('commands', { connection: { url: REDIS_URL }, prefix: rawPrefix });
 const worker = new Worker(
@@ -109,7 +117,7 @@ for (let round = 0; round < ROUNDS + 1; round++) {
 for (const [name, rows] of Object.entries(results)) {
   const col = (i: number) => median(rows.map((row) => row[i]!));
   console.log(
-    `${name.padEnd(12)} ops/s ${Math.round(col(0))}  node CPU ${col(1).toFixed(1)} µs/job  redis CPU ${col(2).toFixed(1)} µs/job`,
+    `${name.padEnd(12)} ops/s ${Math.round(col(0))}  node CPU ${col(1).toFixed(1)} µs/message  redis CPU ${col(2).toFixed(1)} µs/message`,
   );
 }
 for (const [phase, rows] of perJob) console.log(`${phase}: ${rows}`);
