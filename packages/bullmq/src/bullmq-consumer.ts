@@ -208,14 +208,19 @@ export class BullMQConsumer extends TransportConsumer<BullMQAddress> {
    * A pack's messages, one after another — `concurrency` stays the number of handlers running at
    * once. The messages to retry or keep as dead letters then move to jobs of their own
    * ({@link PackMover}) and the pack completes; if Redis does not take them, the pack fails and
-   * BullMQ runs all of it again (at least once).
+   * BullMQ runs all of it again (at least once). Once the consumer is closing, the messages not
+   * started yet are handed back to the queue as a pack of their own.
    */
   async #receivePack(job: Job, pack: readonly unknown[]): Promise<void> {
     const failed: FailedPackMessage[] = [];
-    for (const data of pack) {
+    let next = 0;
+    while (next < pack.length && !this.lifecycle.closing) {
+      const data = pack[next++];
       const failure = await this.#receive(data, job);
       if (failure !== undefined) failed.push({ data, ...failure });
     }
+    // Closing: the messages not started yet go back to the queue instead of holding up close().
+    if (next < pack.length) await this.#mover!.handBack(job, pack.slice(next));
     if (failed.length === 0) return;
     await this.#mover!.move(job, failed);
     for (const { fate, message, error } of failed) {

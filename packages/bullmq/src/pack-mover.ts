@@ -46,11 +46,28 @@ export class PackMover {
   async move(pack: Job, failed: readonly FailedPackMessage[]): Promise<void> {
     const jobs: JobToAdd[] = [];
     for (const entry of failed) jobs.push(await movedJob(pack, entry));
+    await this.#open().addBulk(jobs);
+  }
+
+  /**
+   * Hands the messages of `pack` not handled yet back to the queue — a consumer closing stops
+   * between two messages — as a pack with the same job options, at the head of the waiting list
+   * (BullMQ's `lifo`) so that they keep their place. Rejects when Redis did not take it.
+   */
+  async handBack(pack: Job, rest: readonly unknown[]): Promise<void> {
+    const opts: JobsOptions = { ...carriedOptions(pack), lifo: true };
+    const { attempts, backoff } = pack.opts;
+    if (attempts !== undefined) opts.attempts = attempts;
+    if (backoff !== undefined) opts.backoff = backoff;
+    await this.#open().add(pack.name, { pack: rest }, opts);
+  }
+
+  #open(): Queue {
     if (this.#queue === undefined) {
       this.#queue = new Queue(this.#queueName, { connection: this.#connection, prefix: this.#prefix });
       this.#queue.on('error', (error) => this.#errors.report(error, 'connection'));
     }
-    await this.#queue.addBulk(jobs);
+    return this.#queue;
   }
 
   /** Closes the queue (not the connection it shares). */
@@ -59,13 +76,20 @@ export class PackMover {
   }
 }
 
-/** The job of its own a failed message of `pack` moves to. */
-async function movedJob(pack: Job, { data, fate, message, error }: FailedPackMessage): Promise<JobToAdd> {
-  const { attempts = 1, backoff, removeOnComplete, removeOnFail, priority } = pack.opts;
+/** The job options of `pack` that a job made from its messages keeps: retention and priority. */
+function carriedOptions(pack: Job): JobsOptions {
+  const { removeOnComplete, removeOnFail, priority } = pack.opts;
   const opts: JobsOptions = {};
   if (removeOnComplete !== undefined) opts.removeOnComplete = removeOnComplete;
   if (removeOnFail !== undefined) opts.removeOnFail = removeOnFail;
   if (priority !== undefined && priority > 0) opts.priority = priority;
+  return opts;
+}
+
+/** The job of its own a failed message of `pack` moves to. */
+async function movedJob(pack: Job, { data, fate, message, error }: FailedPackMessage): Promise<JobToAdd> {
+  const { attempts = 1, backoff } = pack.opts;
+  const opts = carriedOptions(pack);
   if (message !== undefined) opts.jobId = toJobId(message.id);
   const name = message?.name ?? pack.name;
   // What the pack carried (poison included: it fails the same way on its own).

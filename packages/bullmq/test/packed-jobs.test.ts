@@ -29,19 +29,8 @@ function packedPair(
   options: { messagesPerJob?: number; attempts?: number; concurrency?: number } = {},
 ) {
   const queueName = `packed-${++run}`;
-  const router = new CommandRouter();
-  router.route(Work).to(async (command) => handler(command.payload.n));
-  const commandBus = new CommandBus();
-  commandBus.use(router);
   const errors: ErrorContext[] = [];
-  const consumer = new BullMQConsumer({
-    queueName,
-    prefix,
-    connection: REDIS_URL,
-    commandBus,
-    concurrency: options.concurrency ?? 4,
-    onError: (_error, context) => errors.push(context),
-  });
+  const consumer = workConsumer(queueName, handler, options.concurrency ?? 4, errors);
   const producer = new BullMQProducer({
     queueName,
     prefix,
@@ -53,12 +42,34 @@ function packedPair(
   const queue = new Queue(queueName, { connection: { url: REDIS_URL }, prefix });
   const deadLetters = new DeadLetters({ queueName, prefix, connection: REDIS_URL });
   closers.push(
-    () => consumer.close(),
     () => producer.close(),
     () => queue.close(),
     () => deadLetters.close(),
   );
-  return { consumer, producer, queue, deadLetters, errors };
+  return { queueName, consumer, producer, queue, deadLetters, errors };
+}
+
+/** A consumer of `queueName` whose `Work` handler is `handler`; failures are pushed to `errors`. */
+function workConsumer(
+  queueName: string,
+  handler: (n: number) => void | Promise<void>,
+  concurrency: number,
+  errors: ErrorContext[] = [],
+): BullMQConsumer {
+  const router = new CommandRouter();
+  router.route(Work).to(async (command) => handler(command.payload.n));
+  const commandBus = new CommandBus();
+  commandBus.use(router);
+  const consumer = new BullMQConsumer({
+    queueName,
+    prefix,
+    connection: REDIS_URL,
+    commandBus,
+    concurrency,
+    onError: (_error, context) => errors.push(context),
+  });
+  closers.push(() => consumer.close());
+  return consumer;
 }
 
 describe('BullMQ messagesPerJob: packs', () => {
@@ -102,6 +113,30 @@ describe('BullMQ messagesPerJob: packs', () => {
     await waitFor(() => order.length === 10, 10_000, 'the pack');
     expect(most).toBe(1);
     expect(order).toEqual(Array.from({ length: 10 }, (_, n) => n)); // in dispatch order
+  });
+
+  it('close() finishes the message in hand and hands the rest of the pack back, in order', async () => {
+    const handled: number[] = [];
+    const slowly = async (n: number) => {
+      await sleep(100);
+      handled.push(n);
+    };
+    const { queueName, consumer, producer } = packedPair(slowly, { concurrency: 1 });
+    await Promise.all([consumer.start(), producer.start()]);
+    // Two packs: the consumer takes the first, the second waits behind it.
+    await Promise.all(Array.from({ length: 20 }, (_, n) => producer.produce(Work.create({ n }))));
+    await waitFor(() => handled.length === 1, 5_000, 'the first message');
+    const closing = Date.now();
+    await consumer.close();
+    expect(Date.now() - closing).toBeLessThan(1_000); // one message, not the eight or nine left of its pack
+    expect(handled.length).toBeLessThanOrEqual(2);
+
+    // Another consumer of the queue gets the rest: each message once, in dispatch order (the rest
+    // of the first pack went back ahead of the second).
+    await workConsumer(queueName, (n) => void handled.push(n), 1).start();
+    await waitFor(() => handled.length === 20, 10_000, 'the rest');
+    await sleep(200); // a message handled twice would show here
+    expect(handled).toEqual(Array.from({ length: 20 }, (_, n) => n));
   });
 
   it('moves a failing message to a job of its own with the attempts left; the others run once', async () => {
