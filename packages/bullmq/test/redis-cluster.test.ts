@@ -247,6 +247,25 @@ if (unavailable !== undefined) {
       expect(await deadLetters.count()).toBe(0);
     });
 
+    it('packs messages (messagesPerJob) and moves a failing one to the failed set over the cluster', async () => {
+      const { commandBus, queueName, worker } = await clusterPair({ messagesPerJob: 50, attempts: 1 });
+      const records = Array.from({ length: 120 }, (_, n) => Record.create({ n }));
+      const charge = ChargeLater.create({ amount: 9 });
+      await Promise.all([...records, charge].map((message) => commandBus.dispatch(message)));
+      await waitFor(() => worker.handled.size === 120, 20_000, '120 packed commands handled');
+      const deadLettersCluster = clusterConnection('producer');
+      const deadLetters = new DeadLetters({ queueName, prefix, connection: deadLettersCluster });
+      closers.push(
+        () => closeCluster(deadLettersCluster),
+        () => deadLetters.close(),
+      );
+      await waitFor(async () => (await deadLetters.count()) === 1, 10_000, 'the moved dead letter');
+      const [letter] = await deadLetters.list();
+      expect(letter?.jobId).toBe(charge.id);
+      expect(letter?.failedReason).toMatch(/^SWITCHYARD_HANDLER_FAILED: .*card declined for 9/);
+      expect([...worker.handled.values()].every((times) => times === 1)).toBe(true);
+    });
+
     /**
      * A producer-role cluster (no offline queue) caught at its `connect` event: connected, slots not
      * loaded yet. BullMQ takes that status for ready and sends INFO at once, which such a cluster
