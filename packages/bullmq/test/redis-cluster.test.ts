@@ -166,6 +166,17 @@ if (unavailable !== undefined) {
     };
   }
 
+  /** `DeadLetters` of `queueName` on a `Cluster` of its own, both closed after the test. */
+  function clusterDeadLetters(queueName: string): DeadLetters {
+    const cluster = clusterConnection('producer');
+    const deadLetters = new DeadLetters({ queueName, prefix, connection: cluster });
+    closers.push(
+      () => closeCluster(cluster),
+      () => deadLetters.close(),
+    );
+    return deadLetters;
+  }
+
   describe(title, () => {
     it('handles 500 commands in flight, each exactly once', async () => {
       const { commandBus, worker } = await clusterPair();
@@ -232,12 +243,7 @@ if (unavailable !== undefined) {
       const { commandBus, queueName, consumerErrors } = await clusterPair({ attempts: 1 });
       const command = ChargeLater.create({ amount: 7 });
       await commandBus.dispatch(command);
-      const deadLettersCluster = clusterConnection('producer');
-      const deadLetters = new DeadLetters({ queueName, prefix, connection: deadLettersCluster });
-      closers.push(
-        () => closeCluster(deadLettersCluster),
-        () => deadLetters.close(),
-      );
+      const deadLetters = clusterDeadLetters(queueName);
       await waitFor(async () => (await deadLetters.count()) === 1, 10_000, 'the dead letter');
       const [letter] = await deadLetters.list();
       expect(letter?.failedReason).toMatch(/^SWITCHYARD_HANDLER_FAILED: .*card declined for 7/);
@@ -253,12 +259,7 @@ if (unavailable !== undefined) {
       const charge = ChargeLater.create({ amount: 9 });
       await Promise.all([...records, charge].map((message) => commandBus.dispatch(message)));
       await waitFor(() => worker.handled.size === 120, 20_000, '120 packed commands handled');
-      const deadLettersCluster = clusterConnection('producer');
-      const deadLetters = new DeadLetters({ queueName, prefix, connection: deadLettersCluster });
-      closers.push(
-        () => closeCluster(deadLettersCluster),
-        () => deadLetters.close(),
-      );
+      const deadLetters = clusterDeadLetters(queueName);
       await waitFor(async () => (await deadLetters.count()) === 1, 10_000, 'the moved dead letter');
       const [letter] = await deadLetters.list();
       expect(letter?.jobId).toBe(charge.id);
