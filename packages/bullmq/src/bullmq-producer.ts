@@ -53,8 +53,9 @@ export interface BullMQProducerOptions extends TransportProducerOptions {
   readonly maxBatchSize?: number | undefined;
   /**
    * Most messages carried by one job. Above 1, the messages of a batch (dispatched in the same tick)
-   * without per-message delivery options share jobs — packs — so Redis runs BullMQ's scripts once
-   * per pack instead of once per message. The consumer handles a pack's messages one after another
+   * share jobs — packs — so Redis runs BullMQ's scripts once per pack instead of once per message;
+   * a message with per-message delivery options, or a dead letter handed to this producer as a
+   * sink, keeps a job of its own. The consumer handles a pack's messages one after another
    * and moves a message that fails to a job of its own, which gets the usual retries (see the
    * README, "Packing messages into jobs"). Packed messages are not de-duplicated by job id, and a
    * packed query whose caller gave up still runs unless its deadline passed.

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import {
+  type AnyMessage,
   ConfigurationError,
   checkOption,
+  DEAD_LETTER,
   type DeliveryOptions,
   errorMessage,
   type OutgoingMessage,
@@ -162,9 +164,20 @@ export class BullMQWire implements ProducerWire<BullMQAddress> {
         jobId: toJobId(message.id),
         ...(delivery === undefined ? undefined : jobDelivery(delivery)),
       },
-      packOptions: delivery === undefined && this.#messagesPerJob > 1 ? options : undefined,
+      packOptions: this.#packs(message, delivery) ? options : undefined,
     };
     return adder.add(job, signal, expectsReply);
+  }
+
+  /**
+   * Whether `message` may share a job: packing is on, it has no delivery options of its own, and it
+   * is not a dead letter handed to this producer as a sink — each of those keeps a job (id = message
+   * id) that `WaitingJobs` lists, replays and removes by message id.
+   */
+  #packs(message: AnyMessage, delivery: DeliveryOptions | undefined): boolean {
+    return (
+      this.#messagesPerJob > 1 && delivery === undefined && !Object.hasOwn(message.metadata, DEAD_LETTER)
+    );
   }
 
   /**

@@ -1,15 +1,18 @@
 import {
   CommandBus,
   CommandRouter,
+  DEAD_LETTER,
   defineCommand,
   defineQuery,
   type ErrorContext,
   QueryBus,
   QueryRouter,
+  withMetadata,
 } from '@switchyard/core';
 import { type Job, Queue } from 'bullmq';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { BullMQConsumer, BullMQProducer, DeadLetters } from '../src/index.ts';
+import { WaitingJobs } from '../src/waiting-jobs.ts';
 import { deleteKeys, REDIS_URL, sleep, uniquePrefix, waitFor } from './redis-test-kit.ts';
 
 const Work = defineCommand<{ n: number }>('Work');
@@ -92,6 +95,25 @@ describe('BullMQ messagesPerJob: packs', () => {
     await waitFor(() => handled.length === 26, 10_000, 'all 26 commands');
     await sleep(200); // a message handled twice would show here
     expect(handled.sort((a, b) => a - b)).toEqual(Array.from({ length: 26 }, (_, n) => n));
+  });
+
+  it('never packs a dead letter handed to it as a sink: WaitingJobs lists each by message id', async () => {
+    const { queueName, producer, queue } = packedPair(() => undefined);
+    await producer.start();
+    const letter = { error: 'SWITCHYARD_HANDLER_FAILED: no', origin: { transport: 'http', kind: 'http' } };
+    const failedAt = new Date().toISOString();
+    const letters = Array.from({ length: 3 }, (_, n) =>
+      withMetadata(Work.create({ n }), { [DEAD_LETTER]: { ...letter, failedAt, attempts: 1 } }),
+    );
+    const others = Array.from({ length: 3 }, (_, n) => Work.create({ n: 10 + n }));
+    await Promise.all([...letters, ...others].map((message) => producer.produce(message)));
+
+    const jobs = await queue.getJobs(['waiting']);
+    expect(jobs.filter((job) => job.name === 'switchyard.pack')).toHaveLength(1);
+    const waiting = new WaitingJobs({ queueName, prefix, connection: REDIS_URL });
+    closers.push(() => waiting.close());
+    for (const message of letters) expect((await waiting.get(message.id))?.message?.id).toBe(message.id);
+    expect(await waiting.remove(letters[0]!.id)).toBe(1);
   });
 
   it('handles a pack one message after another: concurrency stays the number of handlers at once', async () => {
