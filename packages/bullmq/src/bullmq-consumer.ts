@@ -16,6 +16,7 @@ import type { BullMQAddress } from './bullmq-address.ts';
 import { fromJobData, movedDeadLetter, packOf, toReplyMessage } from './job-data.ts';
 import { fateError, jobFate } from './job-fate.ts';
 import { type FailedPackMessage, PackMover } from './pack-mover.ts';
+import { QueueJobs } from './queue-jobs.ts';
 import {
   closeRedis,
   isRedisClient,
@@ -157,7 +158,11 @@ export class BullMQConsumer extends TransportConsumer<BullMQAddress> {
     }
     this.#worker = worker;
     this.#publisher = publisher;
-    this.#mover = new PackMover(queueName, worker.opts.prefix ?? 'bull', publisher.client, this.errors);
+    // On the publisher's connection; its errors reach onError/logger as the consumer's own.
+    const { onError, logger } = this.#options;
+    this.#mover = new PackMover(
+      new QueueJobs('BullMQConsumer', { queueName, prefix, connection: publisher.client, onError, logger }),
+    );
     worker.run().catch((error: unknown) => this.errors.report(error, 'connection'));
     return { queueName, prefix: worker.opts.prefix ?? 'bull' };
   }

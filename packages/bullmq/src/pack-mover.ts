@@ -1,9 +1,9 @@
-import { type AnyMessage, type ErrorReporter, failedReason } from '@switchyard/core';
-import { Backoffs, type Job, type JobsOptions, Queue } from 'bullmq';
-import type { Cluster, Redis } from 'ioredis';
+import { type AnyMessage, failedReason } from '@switchyard/core';
+import { Backoffs, type Job, type JobsOptions } from 'bullmq';
 import type { JobData } from './job-data.ts';
 import { toJobId } from './job-id.ts';
 import type { JobToAdd } from './pack-jobs.ts';
+import type { QueueJobs } from './queue-jobs.ts';
 
 /** A message of a pack that is to be tried again or kept as a dead letter. */
 export interface FailedPackMessage {
@@ -25,28 +25,20 @@ export interface FailedPackMessage {
  *   at once, is not handled again, and lands in the failed set (`DeadLetters` lists and replays it).
  *
  * A message that was decoded gets its usual job id (the message id), so moving it twice — the pack
- * run again after a crash — adds it once. The queue is opened on the first move, on the consumer's
- * publisher connection.
+ * run again after a crash — adds it once. The queue (`jobs`) is opened on the first move.
  */
 export class PackMover {
-  readonly #queueName: string;
-  readonly #prefix: string;
-  readonly #connection: Redis | Cluster;
-  readonly #errors: ErrorReporter;
-  #queue: Queue | undefined;
+  readonly #jobs: QueueJobs;
 
-  constructor(queueName: string, prefix: string, connection: Redis | Cluster, errors: ErrorReporter) {
-    this.#queueName = queueName;
-    this.#prefix = prefix;
-    this.#connection = connection;
-    this.#errors = errors;
+  constructor(jobs: QueueJobs) {
+    this.#jobs = jobs;
   }
 
   /** Adds one job per failed message; rejects when Redis did not take them (the pack is then run again). */
   async move(pack: Job, failed: readonly FailedPackMessage[]): Promise<void> {
     const jobs: JobToAdd[] = [];
     for (const entry of failed) jobs.push(await movedJob(pack, entry));
-    await this.#open().addBulk(jobs);
+    await (await this.#jobs.open()).addBulk(jobs);
   }
 
   /**
@@ -59,20 +51,12 @@ export class PackMover {
     const { attempts, backoff } = pack.opts;
     if (attempts !== undefined) opts.attempts = attempts;
     if (backoff !== undefined) opts.backoff = backoff;
-    await this.#open().add(pack.name, { pack: rest }, opts);
+    await (await this.#jobs.open()).add(pack.name, { pack: rest }, opts);
   }
 
-  #open(): Queue {
-    if (this.#queue === undefined) {
-      this.#queue = new Queue(this.#queueName, { connection: this.#connection, prefix: this.#prefix });
-      this.#queue.on('error', (error) => this.#errors.report(error, 'connection'));
-    }
-    return this.#queue;
-  }
-
-  /** Closes the queue (not the connection it shares). */
-  async close(): Promise<void> {
-    await this.#queue?.close();
+  /** Closes the queue, if a move opened it (not the connection it shares). */
+  close(): Promise<void> {
+    return this.#jobs.close();
   }
 }
 
