@@ -33,17 +33,20 @@ export interface PackData {
 /** The name of a pack's job. */
 export const PACK_JOB_NAME = 'switchyard.pack';
 
+/** Whether job data is an object with fields (what every form of Switchyard's job data is). */
+export function isDataObject(data: unknown): data is Record<string, unknown> {
+  return typeof data === 'object' && data !== null && !Array.isArray(data);
+}
+
 /** The messages of a pack's job data, or `undefined` when the data is not a pack. */
 export function packOf(data: unknown): readonly unknown[] | undefined {
-  if (typeof data !== 'object' || data === null) return undefined;
-  const pack = (data as { pack?: unknown }).pack;
+  const pack = isDataObject(data) ? data.pack : undefined;
   return Array.isArray(pack) ? pack : undefined;
 }
 
 /** The reason a message moved out of a pack as a dead letter fails with, or `undefined`. */
 export function movedDeadLetter(data: unknown): string | undefined {
-  if (typeof data !== 'object' || data === null) return undefined;
-  const reason = (data as { failedReason?: unknown }).failedReason;
+  const reason = isDataObject(data) ? data.failedReason : undefined;
   return typeof reason === 'string' ? reason : undefined;
 }
 
@@ -65,10 +68,8 @@ export type JobEnvelope = { readonly object: unknown } | { readonly data: WireDa
 
 /** Reads job data written by {@link toJobData} (either form); throws `DecodeError` for anything else. */
 export function fromJobData(data: unknown): { envelope: JobEnvelope; replyTo: string | undefined } {
-  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
-    throw new DecodeError('The job data is not an object with an "envelope"');
-  }
-  const { envelope, encoding, replyTo } = data as Record<string, unknown>;
+  if (!isDataObject(data)) throw new DecodeError('The job data is not an object with an "envelope"');
+  const { envelope, encoding, replyTo } = data;
   if (replyTo !== undefined && (typeof replyTo !== 'string' || replyTo.length === 0)) {
     throw new DecodeError('The job data field "replyTo" must be a non-empty string');
   }

@@ -1,6 +1,6 @@
 import { type AnyMessage, failedReason } from '@switchyard/core';
 import { Backoffs, type Job, type JobsOptions } from 'bullmq';
-import type { JobData } from './job-data.ts';
+import { isDataObject, type JobData } from './job-data.ts';
 import { toJobId } from './job-id.ts';
 import type { JobToAdd } from './pack-jobs.ts';
 import type { QueueJobs } from './queue-jobs.ts';
@@ -77,9 +77,7 @@ async function movedJob(pack: Job, { data, fate, message, error }: FailedPackMes
   if (message !== undefined) opts.jobId = toJobId(message.id);
   const name = message?.name ?? pack.name;
   // What the pack carried (poison included: it fails the same way on its own).
-  const stored = (
-    typeof data === 'object' && data !== null && !Array.isArray(data) ? data : { envelope: data }
-  ) as JobData;
+  const stored = (isDataObject(data) ? data : { envelope: data }) as Partial<JobData> as JobData;
   if (fate === 'dead-letter') {
     return { name, data: { ...stored, failedReason: failedReason(error) }, opts: { ...opts, attempts: 1 } };
   }
