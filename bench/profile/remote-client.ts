@@ -6,7 +6,8 @@
  *   node --experimental-strip-types --conditions=switchyard-source bench/profile/remote-client.ts <mode> [ops] [rounds]
  *
  * Modes: `zeromq` (ZeroMQProducer → ZeroMQConsumer), `http` (HttpProducer → HttpConsumer), `raw`
- * (undici Pool → plain node:http, the HTTP baseline). Prints ops/s and CPU µs per op of each process
+ * (undici `Pool.request` → plain node:http, the HTTP baseline), `dispatch` (undici `Pool.dispatch`
+ * with a handler that buffers the body, as the HttpProducer reads answers, → plain node:http). Prints ops/s and CPU µs per op of each process
  * (process.cpuUsage: user + system), per round. PROFILE=<prefix> writes `<prefix>-client.cpuprofile`
  * and `<prefix>-server.cpuprofile` of the last round only (bench/profile/remote-shares.ts reads them).
  *
@@ -43,7 +44,7 @@ const CONCURRENCY = 64;
 const here = dirname(fileURLToPath(import.meta.url));
 const profile = process.env.PROFILE;
 
-const serverMode = process.env.SERVER ?? (mode === 'raw' ? 'plain' : mode);
+const serverMode = process.env.SERVER ?? (mode === 'raw' || mode === 'dispatch' ? 'plain' : mode);
 const serverScript = join(here, 'remote-server.ts');
 const callgrind = process.env.CALLGRIND;
 const child: ChildProcess =
@@ -112,7 +113,35 @@ if (mode === 'zeromq') {
     if (reply.result.sum !== a + 1) throw new Error('wrong reply');
   };
   close = () => pool.close();
-} else throw new Error(`unknown mode ${mode}: zeromq, http or raw`);
+} else if (mode === 'dispatch') {
+  const pool = new Pool(new URL(address as string).origin, { connections: 16 });
+  const headers = { 'content-type': 'application/json' };
+  const post = (body: string) =>
+    new Promise<string>((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      pool.dispatch({ path: '/', method: 'POST', headers, body }, {
+        onRequestStart() {},
+        onResponseStart() {},
+        onResponseData(_c: unknown, chunk: Buffer) {
+          chunks.push(chunk);
+        },
+        onResponseEnd() {
+          resolve(chunks.length === 1 ? chunks[0]!.toString() : Buffer.concat(chunks).toString());
+        },
+        onResponseError(_c: unknown, error: Error) {
+          reject(error);
+        },
+      } as never);
+    });
+  once = async () => {
+    const a = n++;
+    const reply = JSON.parse(await post(rawEnvelope('query', Add.name, { a, b: 1 }, randomUUID()))) as {
+      result: { sum: number };
+    };
+    if (reply.result.sum !== a + 1) throw new Error('wrong reply');
+  };
+  close = () => pool.close();
+} else throw new Error(`unknown mode ${mode}: zeromq, http, raw or dispatch`);
 
 async function run(ops: number): Promise<void> {
   let started = 0;

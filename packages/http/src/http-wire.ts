@@ -16,6 +16,12 @@ import {
 } from '@switchyard/core';
 import { Pool } from 'undici';
 import { RESPOND_ASYNC } from './async-accept.ts';
+import {
+  type BodyLimit,
+  type BufferedResponse,
+  bufferedRequest,
+  ResponseBodyError,
+} from './buffered-request.ts';
 import { isConnectionFailure } from './connection-failure.ts';
 import { decodeErrorBody } from './error-body.ts';
 import type { HeadersFactory } from './headers-factory.ts';
@@ -100,14 +106,20 @@ export interface HttpWireOptions {
   readonly tls?: Omit<ConnectionOptions, 'host' | 'port' | 'socket' | 'timeout'> | undefined;
 }
 
-type ResponseData = Awaited<ReturnType<Pool['request']>>;
-
 /** Error bodies are small; never buffer more than this of one. */
 const MAX_ERROR_BODY = 64 * 1024;
 
+/** A POST's answer: a reply envelope is read whole, anything else (an error body) up to {@link MAX_ERROR_BODY}. */
+const postBodyLimit: BodyLimit = (_status, headers) =>
+  headers[REPLY_HEADER] === undefined ? MAX_ERROR_BODY : Number.POSITIVE_INFINITY;
+/** A status poll's answer: a status document (200) is read whole, anything else up to {@link MAX_ERROR_BODY}. */
+const pollBodyLimit: BodyLimit = (status) => (status === 200 ? Number.POSITIVE_INFINITY : MAX_ERROR_BODY);
+/** A cancelling DELETE's answer is not read. */
+const noBody: BodyLimit = () => 0;
+
 /**
- * The HTTP wire: POSTs the envelope with undici (`Pool` + `request`, keep-alive) and hands back the
- * reply body. Everything else — encoding, deadlines, remote errors, close-once — is core's
+ * The HTTP wire: POSTs the envelope with undici (a keep-alive `Pool`, read with `dispatch`: see
+ * {@link bufferedRequest}) and hands back the reply body. Everything else — encoding, deadlines, remote errors, close-once — is core's
  * `TransportProducer`.
  */
 export class HttpWire implements ProducerWire<string> {
@@ -183,7 +195,7 @@ export class HttpWire implements ProducerWire<string> {
 
   async send(outgoing: OutgoingMessage): Promise<WireData | undefined> {
     const startedAt = Date.now();
-    let response: ResponseData;
+    let response: BufferedResponse;
     try {
       response = await this.#request(outgoing);
     } catch (error) {
@@ -196,13 +208,12 @@ export class HttpWire implements ProducerWire<string> {
     }
     const location = response.headers.location;
     if (this.#async !== undefined && response.statusCode === 202 && typeof location === 'string') {
-      // An abort while the body drains must still reach #awaitStatus, which cancels the remote handler.
-      await response.body.dump().catch(() => undefined);
       return this.#awaitStatus(outgoing, location, startedAt);
     }
-    if (response.headers[REPLY_HEADER] !== undefined) return this.#readReply(outgoing, response);
+    if (response.headers[REPLY_HEADER] !== undefined) {
+      return this.#textReplies ? response.body.toString('utf8') : response.body;
+    }
     if (response.statusCode >= 200 && response.statusCode < 300) {
-      await response.body.dump();
       if (outgoing.expectsReply) {
         throw new TransportError(`${this.#endpoint} answered "${outgoing.message.name}" without a reply`, {
           status: response.statusCode,
@@ -210,7 +221,7 @@ export class HttpWire implements ProducerWire<string> {
       }
       return undefined;
     }
-    throw await this.#statusError(outgoing, response);
+    throw this.#statusError(outgoing, response);
   }
 
   async close(drained: boolean): Promise<void> {
@@ -224,7 +235,7 @@ export class HttpWire implements ProducerWire<string> {
   }
 
   /** POSTs the envelope, retrying what never reached a handler (connection failures, 503). */
-  async #request(outgoing: OutgoingMessage): Promise<ResponseData> {
+  async #request(outgoing: OutgoingMessage): Promise<BufferedResponse> {
     const pool = this.#pool!;
     const { message, data, signal } = outgoing;
     const headersTimeout = Math.min(
@@ -232,24 +243,36 @@ export class HttpWire implements ProducerWire<string> {
       outgoing.replyTimeoutMs ?? Number.POSITIVE_INFINITY,
     );
     for (let attempt = 0; ; attempt++) {
-      let response: ResponseData;
+      let response: BufferedResponse;
       try {
-        response = await pool.request({
-          path: this.#path,
-          method: 'POST',
-          // The trace context the instrumentation put in the envelope also goes out as headers.
-          headers: withTraceHeaders(
-            message.metadata,
-            this.#headerFactory === undefined
-              ? this.#staticHeaders
-              : { ...this.#headerFactory({ message, body: data }), ...this.#staticHeaders },
-          ),
-          body: data,
-          signal: signal ?? null,
-          headersTimeout,
-        });
+        response = await bufferedRequest(
+          pool,
+          {
+            path: this.#path,
+            method: 'POST',
+            // The trace context the instrumentation put in the envelope also goes out as headers.
+            headers: withTraceHeaders(
+              message.metadata,
+              this.#headerFactory === undefined
+                ? this.#staticHeaders
+                : { ...this.#headerFactory({ message, body: data }), ...this.#staticHeaders },
+            ),
+            body: data,
+            headersTimeout,
+          },
+          signal,
+          postBodyLimit,
+        );
       } catch (cause) {
         if (cause instanceof ProducerClosedError) throw cause;
+        if (cause instanceof ResponseBodyError) {
+          // The answer had started: the consumer saw the request, so it is not retried.
+          if (signal?.aborted === true) throw signal.reason; // cancelled on purpose: the bus reports why
+          throw new TransportError(
+            `Reading the answer to "${message.name}" from ${this.#endpoint} failed: ${cause.message}`,
+            { cause: cause.cause, status: cause.status },
+          );
+        }
         if ((cause as { code?: unknown }).code === 'UND_ERR_HEADERS_TIMEOUT') {
           throw new TimeoutError(message.name, headersTimeout);
         }
@@ -268,7 +291,6 @@ export class HttpWire implements ProducerWire<string> {
         response.headers[REPLY_HEADER] === undefined &&
         this.#retryable(attempt, signal)
       ) {
-        await response.body.dump();
         await this.#backoff(attempt, response.headers['retry-after']);
         continue;
       }
@@ -316,15 +338,19 @@ export class HttpWire implements ProducerWire<string> {
         interval = Math.min(settings.maxPollIntervalMs, interval * 2);
         const remaining = deadline - Date.now();
         if (remaining <= 0) throw new TimeoutError(message.name, budget);
-        let response: ResponseData;
+        let response: BufferedResponse;
         try {
-          response = await this.#pool!.request({
-            path,
-            method: 'GET',
-            headers: this.#statusHeaders(outgoing, 'GET'),
-            signal: stop,
-            headersTimeout: Math.min(this.#headersTimeoutMs, remaining),
-          });
+          response = await bufferedRequest(
+            this.#pool!,
+            {
+              path,
+              method: 'GET',
+              headers: this.#statusHeaders(outgoing, 'GET'),
+              headersTimeout: Math.min(this.#headersTimeoutMs, remaining),
+            },
+            stop,
+            pollBodyLimit,
+          );
         } catch (cause) {
           if (stop.aborted) throw cause;
           if (
@@ -340,8 +366,7 @@ export class HttpWire implements ProducerWire<string> {
           );
         }
         if (response.statusCode === 200) {
-          const text = await response.body.text();
-          const settled = this.#readStatus(outgoing, text);
+          const settled = this.#readStatus(outgoing, response.body.toString('utf8'));
           if (settled !== 'pending') return settled.data;
           failures = 0;
           continue;
@@ -351,10 +376,9 @@ export class HttpWire implements ProducerWire<string> {
           (response.statusCode === 502 || response.statusCode === 503 || response.statusCode === 504) &&
           failures++ < this.#retries
         ) {
-          await response.body.dump();
           continue;
         }
-        throw await this.#statusError(outgoing, response);
+        throw this.#statusError(outgoing, response);
       }
     } catch (error) {
       // Nobody waits any more: fire the remote handler's signal, as a dropped request would.
@@ -420,19 +444,19 @@ export class HttpWire implements ProducerWire<string> {
   #cancelRemote(outgoing: OutgoingMessage, path: string): void {
     const pool = this.#pool;
     if (pool === undefined || pool.closed || pool.destroyed) return;
-    pool
-      .request({
+    bufferedRequest(
+      pool,
+      {
         path,
         method: 'DELETE',
         headers: this.#statusHeaders(outgoing, 'DELETE'),
         headersTimeout: Math.min(this.#headersTimeoutMs, 5_000),
-      })
-      .then(
-        (response) => response.body.dump(),
-        (error: unknown) => {
-          if (!(error instanceof ProducerClosedError)) this.#report?.(error, 'connection');
-        },
-      );
+      },
+      undefined,
+      noBody,
+    ).catch((error: unknown) => {
+      if (!(error instanceof ProducerClosedError)) this.#report?.(error, 'connection');
+    });
   }
 
   #retryable(attempt: number, signal: AbortSignal | undefined): boolean {
@@ -446,27 +470,9 @@ export class HttpWire implements ProducerWire<string> {
     await sleep(delay * (0.5 + Math.random() / 2));
   }
 
-  async #readReply(outgoing: OutgoingMessage, response: ResponseData): Promise<WireData> {
-    try {
-      return this.#textReplies
-        ? await response.body.text()
-        : new Uint8Array(await response.body.arrayBuffer());
-    } catch (cause) {
-      if (outgoing.signal?.aborted === true) throw cause; // cancelled on purpose: the bus reports why
-      throw new TransportError(
-        `Reading the reply to "${outgoing.message.name}" from ${this.#endpoint} failed`,
-        {
-          cause,
-          status: response.statusCode,
-        },
-      );
-    }
-  }
-
   /** The error for an answer without a reply: refused before decoding (401, 413, 503, …) or not a Switchyard consumer. */
-  async #statusError(outgoing: OutgoingMessage, response: ResponseData): Promise<TransportError> {
-    const text = await readBounded(response);
-    const remote = decodeErrorBody(text);
+  #statusError(outgoing: OutgoingMessage, response: BufferedResponse): TransportError {
+    const remote = decodeErrorBody(response.body.toString('utf8'));
     const detail = remote === undefined ? '' : `: ${remote.name}: ${remote.message}`;
     return new TransportError(
       `${this.#endpoint} answered HTTP ${response.statusCode} to "${outgoing.message.name}"${detail}`,
@@ -506,23 +512,4 @@ function asyncOptions(option: boolean | HttpProducerAsyncOptions | undefined): A
     );
   }
   return { waitSeconds, pollIntervalMs, maxPollIntervalMs };
-}
-
-/** Reads at most {@link MAX_ERROR_BODY} of a response as text, destroying the rest. */
-async function readBounded(response: ResponseData): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  try {
-    for await (const chunk of response.body as AsyncIterable<Buffer>) {
-      chunks.push(chunk);
-      size += chunk.byteLength;
-      if (size >= MAX_ERROR_BODY) {
-        response.body.destroy();
-        break;
-      }
-    }
-  } catch {
-    // A broken error body still leaves the status to report.
-  }
-  return Buffer.concat(chunks).toString('utf8').slice(0, MAX_ERROR_BODY);
 }
