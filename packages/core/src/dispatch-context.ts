@@ -68,8 +68,11 @@ export class DispatchContext implements PipelineState, HandlerContext {
   correlation: boolean | undefined = undefined;
   /** The dispatch's per-message delivery options (`delayMs`, `priority`, `dedupeKey`), or `undefined`. */
   delivery: DeliveryOptions | undefined = undefined;
-  /** A signal from outside the dispatch that the handlers' `signal` follows (see `handlerSignal`). */
-  handlerSignal: AbortSignal | undefined = undefined;
+  /**
+   * A signal from outside the dispatch that the handlers' `signal` follows, or the function that
+   * makes it on first read (see `handlerSignal`).
+   */
+  handlerSignal: AbortSignal | (() => AbortSignal) | undefined = undefined;
   #targets: unknown[] | undefined;
   #deferred: Deferred<unknown> | undefined;
   #abort: AbortController | undefined;
@@ -100,7 +103,11 @@ export class DispatchContext implements PipelineState, HandlerContext {
    */
   get signal(): AbortSignal {
     if (this.#abort !== undefined) return this.#abort.signal;
-    const outer = this.handlerSignal;
+    let outer = this.handlerSignal;
+    if (typeof outer === 'function') {
+      outer = outer();
+      this.handlerSignal = outer;
+    }
     // Nothing can cut this dispatch short: the outer signal is the handler's signal as it is.
     if (outer !== undefined && !this.raceable) return outer;
     const controller = new AbortController();

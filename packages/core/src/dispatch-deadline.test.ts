@@ -154,6 +154,40 @@ describe('dispatch timeouts, signals and deadlines on every bus', () => {
     await expect(bounded).resolves.toBe('aborted');
   });
 
+  it('handlerSignal as a function: called once, when a handler first reads its signal, never otherwise', async () => {
+    const router = new QueryRouter();
+    router.route(Ask).to(async (query, context) => {
+      if (query.payload.ms === 0) return 'never looked';
+      const first = context.signal;
+      expect(context.signal).toBe(first); // read twice, made once
+      return new Promise<string>((resolve) => first.addEventListener('abort', () => resolve('aborted')));
+    });
+    const bus = new QueryBus();
+    bus.use(router);
+    let made = 0;
+    const transport = new AbortController();
+    const lazily = (): AbortSignal => {
+      made++;
+      return transport.signal;
+    };
+    await expect(bus.dispatch(Ask.create({ ms: 0 }), { handlerSignal: lazily })).resolves.toBe(
+      'never looked',
+    );
+    expect(made).toBe(0);
+    const pending = bus.dispatch(Ask.create({ ms: 1_000 }), { handlerSignal: lazily });
+    setTimeout(() => transport.abort(new Error('the caller went away')), 10);
+    await expect(pending).resolves.toBe('aborted');
+    expect(made).toBe(1);
+    // With a deadline (a raceable dispatch), the handler's signal follows the made one too.
+    const both = new AbortController();
+    const bounded = bus.dispatch(Ask.create({ ms: 1_000 }), {
+      handlerSignal: () => both.signal,
+      timeoutMs: 2_000,
+    });
+    setTimeout(() => both.abort(new Error('gone')), 10);
+    await expect(bounded).resolves.toBe('aborted');
+  });
+
   it('refuses a negative or non-finite timeout with a configuration error', async () => {
     const bus = new CommandBus();
     await expect(bus.dispatch(Work.create({ ms: 0 }), { timeoutMs: -1 })).rejects.toMatchObject({

@@ -23,10 +23,12 @@ export interface DispatchOptions extends DeliveryOptions {
    * A signal handed on to the handlers (their `context.signal` fires with it) that does not bound
    * the dispatch itself. Consumers pass the transport's "the caller went away" here: the handler
    * can stop, and nothing waits for the answer anyway. Costs nothing unless a handler reads its
-   * signal.
+   * signal. A function instead of a signal is called (once) only when a handler first reads its
+   * signal, so a consumer that would have to build one per message (an `AbortController`, a
+   * listener) builds none for handlers that never look.
    * @default undefined
    */
-  readonly handlerSignal?: AbortSignal | undefined;
+  readonly handlerSignal?: AbortSignal | (() => AbortSignal) | undefined;
 }
 
 /**

@@ -322,7 +322,7 @@ export class HttpConsumer extends TransportConsumer<HttpConsumerAddress> {
   }
 
   /** A body that passed the checks and auth: received synchronously, or accepted asynchronously. */
-  #dispatchBody(request: IncomingMessage, response: ServerResponse, body: Buffer): Promise<Answer> {
+  #dispatchBody(request: IncomingMessage, response: ServerResponse, body: Buffer): Answer | Promise<Answer> {
     if (this.#async !== undefined) {
       const preferences = readPreferences(request.headers.prefer);
       const callback = request.headers[CALLBACK_HEADER];
@@ -330,7 +330,8 @@ export class HttpConsumer extends TransportConsumer<HttpConsumerAddress> {
         return this.#receiveAsync(request, body, preferences.waitSeconds, callback, callerGone(response));
       }
     }
-    return this.#receive(body, callerGone(response));
+    // The handler's signal, built only if a handler reads it: most never do.
+    return this.#receive(body, () => callerGone(response));
   }
 
   #bodyFailure(reason: 'too-large' | 'timeout' | 'aborted' | 'consumed'): Answer | undefined {
@@ -384,36 +385,53 @@ export class HttpConsumer extends TransportConsumer<HttpConsumerAddress> {
   }
 
   /**
-   * Decodes and accepts (validates) a body: the message, or the answer to its failure. Both paths
-   * share it. Not `async`: an undecodable body is answered at once, and an accepted one costs the
-   * receiver's promise and one `catch`, not an async function's promise and turns as well.
+   * Decodes and accepts (validates) a body: the message, or the answer to its failure — at once
+   * unless a schema validates asynchronously (then a promise, one `catch` and no async function's
+   * turns). Both paths share it.
    */
-  #accept(body: Buffer): Answer | Promise<AnyMessage | Answer> {
+  #accept(body: Buffer): AnyMessage | Answer | Promise<AnyMessage | Answer> {
     const receiver = this.receiver;
     let decoded: AnyMessage;
+    let accepted: AnyMessage | Promise<AnyMessage>;
     try {
       decoded = receiver.codec.decode(body);
     } catch (error) {
       return this.#answer(receiver.failed(error));
     }
-    return receiver.accept(decoded).catch((error: unknown) => this.#answer(receiver.failed(error, decoded)));
+    try {
+      accepted = receiver.acceptNow(decoded);
+    } catch (error) {
+      return this.#answer(receiver.failed(error, decoded));
+    }
+    if (!(accepted instanceof Promise)) return accepted;
+    return accepted.catch((error: unknown) => this.#answer(receiver.failed(error, decoded)));
   }
 
-  /** The receive pipeline, with de-duplication by message id between accepting and dispatching. */
-  async #receive(body: Buffer, signal: AbortSignal): Promise<Answer> {
-    const message = await this.#accept(body);
-    if (isAnswer(message)) return message;
-    const receiver = this.receiver;
+  /**
+   * The receive pipeline, with de-duplication by message id between accepting and dispatching. Not
+   * `async`: a message accepted at once goes straight to the bus, and its answer costs the
+   * dispatch's promise and one `then`.
+   */
+  #receive(body: Buffer, signal: () => AbortSignal): Answer | Promise<Answer> {
+    const accepted = this.#accept(body);
+    if (accepted instanceof Promise) {
+      return accepted.then((message) => (isAnswer(message) ? message : this.#dispatch(message, signal)));
+    }
+    return isAnswer(accepted) ? accepted : this.#dispatch(accepted, signal);
+  }
+
+  /** Dispatches an accepted message; a command or event answered a moment ago gets that answer instead. */
+  #dispatch(message: AnyMessage, signal: () => AbortSignal): Promise<Answer> {
     const dedupe = this.#dedupe;
     // Queries are not de-duplicated (they are free of side effects): no entry, no lookup.
     if (dedupe === undefined || message.kind === 'query') {
-      return this.#answer(await receiver.dispatch(message, signal));
+      return this.receiver.dispatch(message, signal).then(this.#answerOf);
     }
     const earlier = dedupe.get(message.id);
     if (earlier !== undefined) return earlier;
-    const outcome = receiver.dispatch(message, signal).then((result) => this.#answer(result));
-    dedupe.remember(message.id, outcome, keepAnswer);
-    return outcome;
+    const answer = this.receiver.dispatch(message, signal).then(this.#answerOf);
+    dedupe.remember(message.id, answer, keepAnswer);
+    return answer;
   }
 
   /**
@@ -573,6 +591,8 @@ export class HttpConsumer extends TransportConsumer<HttpConsumerAddress> {
     writeAnswer(response, answer, this.lifecycle.closing);
   }
 
+  readonly #answerOf = (result: ReceiveResult): Answer => this.#answer(result);
+
   #answer(result: ReceiveResult): Answer {
     const receiver = this.receiver;
     if (result.ok) {
@@ -595,13 +615,17 @@ function keepAnswer(answer: Answer): boolean {
   return answer.status < 500;
 }
 
-/** A signal that fires when the client goes away before its answer was written (timeout, abort). */
+/**
+ * A signal that fires when the client goes away before its answer was written (timeout, abort);
+ * already aborted if it went away before this was called.
+ */
 function callerGone(response: ServerResponse): AbortSignal {
   const controller = new AbortController();
-  // `on`, not `once`: 'close' comes once per response, and `once` wraps the listener in two more objects.
-  response.on('close', () => {
+  const unanswered = (): void => {
     if (!response.writableFinished) controller.abort(new Error('The caller closed the connection'));
-  });
+  };
+  if (response.closed) unanswered();
+  else response.on('close', unanswered);
   return controller.signal;
 }
 

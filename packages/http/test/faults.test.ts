@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer, type Server, type Socket } from 'node:net';
-import { Fixtures, freePort, rejectionOf, sleep, waitFor } from '@switchyard/conformance';
+import { Fixtures, fixtureDefinitions, freePort, rejectionOf, sleep, waitFor } from '@switchyard/conformance';
 import {
   CommandBus,
   CommandRouter,
@@ -178,6 +178,45 @@ describe('http producer: faults', () => {
     expect(isSwitchyardError(await rejectionOf(timedOut), ErrorCode.Timeout)).toBe(true);
     await waitFor(() => ended === 2, 5_000, 'both requests ended');
     expect(producer.pendingReplies).toBe(0);
+  });
+
+  it('a handler that reads its signal only after the caller left finds it aborted; one that reads it in time sees it fire', async () => {
+    const seen: Record<string, boolean> = {};
+    const queries = new QueryRouter();
+    queries.route(Fixtures.Slow).to(async (query, context) => {
+      const { tag, delayMs } = query.payload;
+      if (tag === 'early') {
+        // Reads its signal at once, then waits for it (or the delay).
+        const { signal } = context;
+        await new Promise<void>((resolve) => {
+          signal.addEventListener('abort', () => resolve(), { once: true });
+          setTimeout(resolve, delayMs);
+        });
+        seen[tag] = signal.aborted;
+      } else {
+        await sleep(delayMs); // the caller leaves meanwhile
+        seen[tag] = context.signal.aborted;
+      }
+      return { tag };
+    });
+    const queryBus = new QueryBus();
+    queryBus.use(queries);
+    const consumer = new HttpConsumer({ queryBus, definitions: fixtureDefinitions });
+    closers.push(() => consumer.close());
+    const { url } = await consumer.start();
+    const producer = producerFor({ url });
+    const bus = queryBusVia(producer);
+    for (const tag of ['early', 'late']) {
+      const controller = new AbortController();
+      const query = bus.dispatch(Fixtures.Slow.create({ delayMs: 300, tag }), { signal: controller.signal });
+      setTimeout(() => controller.abort(), 30);
+      expect(isSwitchyardError(await rejectionOf(query), ErrorCode.Aborted)).toBe(true);
+    }
+    await waitFor(() => 'early' in seen && 'late' in seen, 3_000, 'both handlers finished');
+    expect(seen).toEqual({ early: true, late: true });
+    // Answered in time, nothing fires.
+    await bus.dispatch(Fixtures.Slow.create({ delayMs: 10, tag: 'answered' }));
+    expect(seen.answered).toBe(false);
   });
 
   it('consumes every error body: many failing commands over two connections do not stall the pool', async () => {
