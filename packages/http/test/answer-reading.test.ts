@@ -5,12 +5,12 @@ import {
   type DispatchError,
   ErrorCode,
   isSwitchyardError,
-  QueryBus,
-  QueryRouter,
+  type QueryBus,
   TransportError,
 } from '@switchyard/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HttpProducer, REPLY_HEADER } from '../src/index.ts';
+import { queryBusVia } from './harness.ts';
 
 // How the producer reads answers (buffered-request.ts): whole replies, cut error bodies, aborts
 // before and after the answer started, and no retry once the consumer has seen the request.
@@ -46,25 +46,22 @@ async function serverAnswering(
   };
 }
 
+/** Starts a 500-byte reply and writes only `start` of it. */
+function startReply(response: ServerResponse, start: string): void {
+  response.writeHead(200, { [REPLY_HEADER]: '1', 'content-type': 'application/json', 'content-length': 500 });
+  response.write(start);
+}
+
 function queriesOver(options: ConstructorParameters<typeof HttpProducer>[0]): QueryBus {
   const producer = new HttpProducer(options);
   closers.push(() => producer.close());
-  const router = new QueryRouter();
-  router.route(Fixtures.Add.name).to(producer);
-  const bus = new QueryBus();
-  bus.use(router);
-  return bus;
+  return queryBusVia(producer);
 }
 
 describe('http producer: reading the answer', () => {
   it('a reply cut off mid-body rejects with a transport error carrying the status, and is not sent again', async () => {
     const server = await serverAnswering((_request, response) => {
-      response.writeHead(200, {
-        [REPLY_HEADER]: '1',
-        'content-type': 'application/json',
-        'content-length': 500,
-      });
-      response.write('{"v":1,"inReplyTo":');
+      startReply(response, '{"v":1,"inReplyTo":');
       setTimeout(() => response.socket?.destroy(), 20);
     });
     const queries = queriesOver({ url: server.url, retry: { retries: 2, delayMs: 10 } });
@@ -147,12 +144,7 @@ describe('http producer: reading the answer', () => {
 
   it('an abort while the reply streams in rejects ABORTED, not a transport error', async () => {
     const server = await serverAnswering((_request, response) => {
-      response.writeHead(200, {
-        [REPLY_HEADER]: '1',
-        'content-type': 'application/json',
-        'content-length': 500,
-      });
-      response.write('{"v":1,'); // and nothing more
+      startReply(response, '{"v":1,'); // and nothing more
     });
     const queries = queriesOver({ url: server.url });
     const controller = new AbortController();

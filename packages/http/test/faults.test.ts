@@ -15,7 +15,7 @@ import {
 } from '@switchyard/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HttpConsumer, HttpProducer } from '../src/index.ts';
-import { buildBuses, startConsumer } from './harness.ts';
+import { buildBuses, queryBusVia, startConsumer } from './harness.ts';
 
 const closers: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -42,16 +42,6 @@ async function blackHole(): Promise<{ url: string; server: Server }> {
     await new Promise<void>((resolve) => server.close(() => resolve()));
   });
   return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}/`, server };
-}
-
-function queryBusVia(producer: HttpProducer): QueryBus {
-  const router = new QueryRouter();
-  router.route(Fixtures.Add.name).to(producer);
-  router.route(Fixtures.Slow.name).to(producer);
-  router.route(Fixtures.Fail.name).to(producer);
-  const bus = new QueryBus();
-  bus.use(router);
-  return bus;
 }
 
 describe('http producer: faults', () => {

@@ -8,7 +8,7 @@ import {
   QueryRouter,
 } from '@switchyard/core';
 import { Agent, request } from 'undici';
-import { HttpConsumer, type HttpConsumerOptions } from '../src/index.ts';
+import { HttpConsumer, type HttpConsumerOptions, type HttpProducer } from '../src/index.ts';
 
 /** Buses with the conformance fixtures; `handled` records every command the handler ran. */
 export function buildBuses() {
@@ -41,6 +41,17 @@ export async function startConsumer(options: Partial<HttpConsumerOptions> = {}) 
   const consumer = new HttpConsumer({ ...buses, onError: () => undefined, ...options });
   const address = await consumer.start();
   return { consumer, url: address.url, port: address.port, handled: buses.handled };
+}
+
+/** A query bus that sends the conformance queries (Add, Slow, Fail) to `producer`. */
+export function queryBusVia(producer: HttpProducer): QueryBus {
+  const router = new QueryRouter();
+  router.route(Fixtures.Add.name).to(producer);
+  router.route(Fixtures.Slow.name).to(producer);
+  router.route(Fixtures.Fail.name).to(producer);
+  const bus = new QueryBus();
+  bus.use(router);
+  return bus;
 }
 
 /** A raw client for sending arbitrary bytes (not the producer under test). */
