@@ -5,10 +5,11 @@ import type { Dispatcher } from 'undici';
 export interface BufferedResponse {
   readonly statusCode: number;
   readonly headers: IncomingHttpHeaders;
-  /** The body: whole, or its first bytes when it ran past the limit `bodyLimit` gave for this answer. */
+  /**
+   * The body: whole, or its first bytes when it ran past the limit `bodyLimit` gave for this answer
+   * (the rest was dropped with the connection).
+   */
   readonly body: Buffer;
-  /** The body ran past its limit: `body` holds its first bytes, and the connection was dropped. */
-  readonly truncated: boolean;
 }
 
 /**
@@ -43,7 +44,7 @@ export function bufferedRequest(
   signal: AbortSignal | undefined,
   bodyLimit: BodyLimit,
 ): Promise<BufferedResponse> {
-  if (signal?.aborted === true) return Promise.reject(abortReason(signal));
+  if (signal?.aborted === true) return Promise.reject(signal.reason);
   return new Promise((resolve, reject) => {
     dispatcher.dispatch(options, new BufferingHandler(resolve, reject, signal, bodyLimit));
   });
@@ -79,7 +80,7 @@ class BufferingHandler implements Dispatcher.DispatchHandler {
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
     // Aborted while queued in the pool: never sent.
-    if (this.#settled) controller.abort(abortReason(this.#signal!) as Error);
+    if (this.#settled) controller.abort(this.#signal!.reason as Error);
     else this.#controller = controller;
   }
 
@@ -105,12 +106,12 @@ class BufferingHandler implements Dispatcher.DispatchHandler {
     // Past the limit: keep what fits, answer with it, and drop the rest with the connection.
     if (room > 0) this.#chunks.push(chunk.subarray(0, room));
     this.#size += Math.max(0, room);
-    this.#finish(true);
+    this.#finish();
     controller.abort(new Error('The body ran past its limit'));
   }
 
   onResponseEnd(): void {
-    if (!this.#settled) this.#finish(false);
+    if (!this.#settled) this.#finish();
   }
 
   onResponseError(_controller: Dispatcher.DispatchController | null, error: Error): void {
@@ -120,26 +121,26 @@ class BufferingHandler implements Dispatcher.DispatchHandler {
     const aborted = this.#signal?.aborted === true;
     this.#reject(
       aborted
-        ? abortReason(this.#signal!)
+        ? this.#signal!.reason
         : this.#statusCode === 0
           ? error
           : new ResponseBodyError(this.#statusCode, error),
     );
   }
 
-  #finish(truncated: boolean): void {
+  #finish(): void {
     this.#settled = true;
     this.#signal?.removeEventListener('abort', this);
     const chunks = this.#chunks;
     const body =
       chunks.length === 1 ? chunks[0]! : chunks.length === 0 ? EMPTY : Buffer.concat(chunks, this.#size);
-    this.#resolve({ statusCode: this.#statusCode, headers: this.#headers, body, truncated });
+    this.#resolve({ statusCode: this.#statusCode, headers: this.#headers, body });
   }
 
   /** The signal's `abort` listener. */
   handleEvent(): void {
     if (this.#settled) return;
-    const reason = abortReason(this.#signal!);
+    const reason: unknown = this.#signal!.reason;
     if (this.#controller !== undefined) {
       this.#controller.abort(reason as Error); // undici answers with onResponseError(reason)
       return;
@@ -151,8 +152,3 @@ class BufferingHandler implements Dispatcher.DispatchHandler {
 }
 
 const EMPTY = Buffer.alloc(0);
-
-/** What `request()` rejects with on abort: the signal's reason, or an `AbortError`. */
-function abortReason(signal: AbortSignal): unknown {
-  return signal.reason ?? new DOMException('This operation was aborted', 'AbortError');
-}

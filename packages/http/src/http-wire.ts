@@ -119,8 +119,8 @@ const noBody: BodyLimit = () => 0;
 
 /**
  * The HTTP wire: POSTs the envelope with undici (a keep-alive `Pool`, read with `dispatch`: see
- * {@link bufferedRequest}) and hands back the reply body. Everything else — encoding, deadlines, remote errors, close-once — is core's
- * `TransportProducer`.
+ * {@link bufferedRequest}) and hands back the reply body. Everything else — encoding, deadlines,
+ * remote errors, close-once — is core's `TransportProducer`.
  */
 export class HttpWire implements ProducerWire<string> {
   readonly capabilities: WireCapabilities = { replies: 'inline', confirmsHandling: true, durable: false };
@@ -266,8 +266,8 @@ export class HttpWire implements ProducerWire<string> {
       } catch (cause) {
         if (cause instanceof ProducerClosedError) throw cause;
         if (cause instanceof ResponseBodyError) {
-          // The answer had started: the consumer saw the request, so it is not retried.
-          if (signal?.aborted === true) throw signal.reason; // cancelled on purpose: the bus reports why
+          // The answer had started: the consumer saw the request, so it is not retried. (An abort
+          // rejects with the signal's reason instead: cancelled on purpose, the bus reports why.)
           throw new TransportError(
             `Reading the answer to "${message.name}" from ${this.#endpoint} failed: ${cause.message}`,
             { cause: cause.cause, status: cause.status },
