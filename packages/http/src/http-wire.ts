@@ -114,8 +114,8 @@ const postBodyLimit: BodyLimit = (_status, headers) =>
   headers[REPLY_HEADER] === undefined ? MAX_ERROR_BODY : Number.POSITIVE_INFINITY;
 /** A status poll's answer: a status document (200) is read whole, anything else up to {@link MAX_ERROR_BODY}. */
 const pollBodyLimit: BodyLimit = (status) => (status === 200 ? Number.POSITIVE_INFINITY : MAX_ERROR_BODY);
-/** A cancelling DELETE's answer is not read. */
-const noBody: BodyLimit = () => 0;
+/** A cancelling DELETE's answer (204, or a small error body): read, so the connection is kept. */
+const deleteBodyLimit: BodyLimit = () => MAX_ERROR_BODY;
 
 /**
  * The HTTP wire: POSTs the envelope with undici (a keep-alive `Pool`, read with `dispatch`: see
@@ -453,7 +453,7 @@ export class HttpWire implements ProducerWire<string> {
         headersTimeout: Math.min(this.#headersTimeoutMs, 5_000),
       },
       undefined,
-      noBody,
+      deleteBodyLimit,
     ).catch((error: unknown) => {
       if (!(error instanceof ProducerClosedError)) this.#report?.(error, 'connection');
     });
