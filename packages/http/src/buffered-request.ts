@@ -50,6 +50,10 @@ export function bufferedRequest(
   });
 }
 
+const EMPTY = Buffer.alloc(0);
+/** The headers until the answer starts: one shared object, not one per request. */
+const NO_HEADERS: IncomingHttpHeaders = Object.freeze({});
+
 /** One request's handler: a class, so a request costs one object and no closures. */
 class BufferingHandler implements Dispatcher.DispatchHandler {
   readonly #resolve: (response: BufferedResponse) => void;
@@ -58,7 +62,7 @@ class BufferingHandler implements Dispatcher.DispatchHandler {
   readonly #bodyLimit: BodyLimit;
   #controller: Dispatcher.DispatchController | undefined;
   #statusCode = 0;
-  #headers: IncomingHttpHeaders = {};
+  #headers: IncomingHttpHeaders = NO_HEADERS;
   #limit = 0;
   #chunks: Buffer[] = [];
   #size = 0;
@@ -150,5 +154,3 @@ class BufferingHandler implements Dispatcher.DispatchHandler {
     this.#reject(reason);
   }
 }
-
-const EMPTY = Buffer.alloc(0);
